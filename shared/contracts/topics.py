@@ -1,0 +1,56 @@
+"""The topic registry: which stream category goes to which Kafka topic, keyed how.
+
+Topic names carry a version suffix; a breaking change to a topic's contract is a new topic.
+The key of every message is the stream id, so Kafka keeps per-stream (per-aggregate) order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    owner: str
+    categories: tuple[str, ...]
+    key: str
+    description: str
+    partitions: int = 6
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("tmis.intake.school.v1", "intake", ("school",), "school-<code>",
+          "School registry: registered, changed, closed."),
+    Topic("tmis.intake.teacher.v1", "intake", ("teacher",), "teacher-<teacher_id>",
+          "Teacher records: registered, updated, transferred, returned to post, left."),
+    Topic("tmis.review.decision.v1", "review", ("review", "spotcheck"), "review-<teacher_id>",
+          "Review decisions at school and county level; spot-check samples."),
+    Topic("tmis.orgsync.restructuring.v1", "orgsync", ("restructuring",), "batch-<batch_id>",
+          "Quarterly restructuring batches: announced and applied."),
+    Topic("tmis.reporting.baseline.v1", "reporting", ("baseline", "signoff", "confirmation"),
+          "baseline-<id> / signoff-<county> / confirmation-<school>",
+          "Imported baselines, city completeness sign-offs, confirmation tables."),
+    Topic("tmis.deadletter.v1", "shared", (), "original key",
+          "Messages a consumer could not parse or apply, with the reason in headers.", 1),
+)
+
+DEAD_LETTER_TOPIC = "tmis.deadletter.v1"
+
+_BY_CATEGORY = {c: t for t in TOPICS for c in t.categories}
+_BY_NAME = {t.name: t for t in TOPICS}
+
+
+def topic_for_category(category: str) -> str:
+    try:
+        return _BY_CATEGORY[category].name
+    except KeyError:
+        raise LookupError(f"no topic for stream category {category!r}") from None
+
+
+def topic(name: str) -> Topic:
+    return _BY_NAME[name]
+
+
+def topics_owned_by(owner: str) -> tuple[str, ...]:
+    return tuple(t.name for t in TOPICS if t.owner == owner)

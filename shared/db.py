@@ -1,0 +1,96 @@
+"""PostgreSQL connection pools and versioned schema migrations.
+
+Migrations are numbered SQL files (`NNNN_name.sql`) applied in order at service start, each in
+its own transaction, recorded in `<schema>.schema_migrations`, under an advisory lock so two
+instances starting together do not race. We chose plain numbered files over Alembic/yoyo: the
+schemas are small, hand-written SQL reads best, and there is no ORM for Alembic to serve.
+The shared event-store migrations use versions below 100; a service's own start at 100.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+EVENTSTORE_MIGRATIONS = Path(__file__).parent / "eventstore" / "migrations"
+_SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+_MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+def checked_schema(schema: str) -> str:
+    """A schema name safe to put into SQL text (identifiers cannot be bound parameters)."""
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    return schema
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typ in ("jsonb", "json"):
+        await conn.set_type_codec(
+            typ, encoder=lambda v: json.dumps(v, ensure_ascii=False), decoder=json.loads,
+            schema="pg_catalog",
+        )
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10,
+                      **kwargs: Any) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
+    )
+    assert pool is not None
+    return pool
+
+
+def _migration_files(dirs: list[Path]) -> list[tuple[int, str, Path]]:
+    found: dict[int, tuple[int, str, Path]] = {}
+    for d in dirs:
+        for f in sorted(d.glob("*.sql")):
+            m = _MIGRATION_FILE.match(f.name)
+            if not m:
+                raise ValueError(f"migration file {f} is not named NNNN_name.sql")
+            version = int(m.group(1))
+            if version in found:
+                raise ValueError(f"migration version {version} appears twice: {f}")
+            found[version] = (version, m.group(2), f)
+    return [found[v] for v in sorted(found)]
+
+
+async def apply_migrations(pool: asyncpg.Pool, schema: str, dirs: list[Path]) -> list[int]:
+    """Apply every migration not yet applied to `schema`; returns the versions applied now."""
+    schema = checked_schema(schema)
+    applied_now: list[int] = []
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"migrate:{schema}")
+        try:
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {schema}.schema_migrations ("
+                " version int PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["version"] for r in await conn.fetch(
+                f"SELECT version FROM {schema}.schema_migrations")}
+            for version, name, path in _migration_files(dirs):
+                if version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(f"SET LOCAL search_path TO {schema}, public")
+                    await conn.execute(path.read_text(encoding="utf-8"))
+                    await conn.execute(
+                        f"INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)",
+                        version, name,
+                    )
+                applied_now.append(version)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"migrate:{schema}")
+    return applied_now
+
+
+async def drop_schema(pool: asyncpg.Pool, schema: str) -> None:
+    schema = checked_schema(schema)
+    async with pool.acquire() as conn:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

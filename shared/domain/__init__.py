@@ -1,0 +1,1 @@
+"""Domain rules more than one service needs: ID numbers, administrative divisions."""

@@ -1,0 +1,203 @@
+"""The runtime every service process shares: pools, producer, relay, consumers, HTTP basics.
+
+A service describes itself with a ServiceSpec (its schema, migrations, projections, routers);
+`build_app(spec)` returns the FastAPI application whose lifespan opens the pool, applies the
+migrations, provisions topics, starts the idempotent producer, the outbox relay (for services
+that write events) and one faststream batch subscriber per projection, and closes them all in
+reverse order. /healthz and /metrics are served by every service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.consumer import IdempotentConsumer, Projection, records_of
+from shared.db import EVENTSTORE_MIGRATIONS, apply_migrations, create_pool
+from shared.errors import TmisError
+from shared.eventstore.store import EventStore
+from shared.kafka import ensure_topics, make_producer
+from shared.logging import configure_logging, get_logger
+from shared.metrics import REQUEST_LATENCY
+from shared.outbox import OutboxRelay
+from shared.settings import Settings, load_settings
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What handlers and consumers are given: built once per process by the lifespan."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    store: EventStore
+    consumers: list[IdempotentConsumer] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+ProjectionFactory = Callable[[Runtime], Sequence[Projection]]
+Hook = Callable[[Runtime], Awaitable[None]]
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    schema: str
+    migrations_dir: Path | None = None
+    writes_events: bool = True
+    projections: ProjectionFactory | None = None
+    routers: Sequence[Any] = ()
+    on_start: Hook | None = None
+    consumer_batch: int = 500
+    description: str = ""
+
+
+def group_id(schema: str, consumer_name: str) -> str:
+    """One consumer group per (schema, projection): a test running a service under another
+    schema gets its own offsets."""
+    return f"tmis.{schema}.{consumer_name}"
+
+
+def subscribe(broker: KafkaBroker, consumer: IdempotentConsumer, max_records: int) -> None:
+    """Wire an idempotent consumer to a faststream batch subscriber with explicit acks: the
+    offsets are committed only after the handler returned (NACK_ON_ERROR seeks back)."""
+
+    @broker.subscriber(
+        *consumer.projection.topics, group_id=group_id(consumer.schema, consumer.name), batch=True,
+        max_records=max_records, auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR, title=f"{consumer.name}",
+        description=f"Projection '{consumer.name}': applied idempotently, then acknowledged.",
+    )
+    async def handle(body: Any, msg: KafkaMessage) -> None:
+        await consumer.handle_records(records_of(msg))
+
+
+async def start_runtime(spec: ServiceSpec, settings: Settings) -> tuple[Runtime, KafkaBroker,
+                                                                          list[asyncio.Task[Any]],
+                                                                          asyncio.Event]:
+    started = time.perf_counter()
+    pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
+    dirs = [EVENTSTORE_MIGRATIONS] + ([spec.migrations_dir] if spec.migrations_dir else [])
+    await apply_migrations(pool, spec.schema, dirs)
+    await ensure_topics(settings.kafka_bootstrap)
+    producer = make_producer(settings.kafka_bootstrap, f"tmis-{spec.name}")
+    await producer.start()
+    runtime = Runtime(settings=settings, pool=pool, producer=producer,
+                      store=EventStore(spec.schema, spec.name))
+    broker = KafkaBroker(settings.kafka_bootstrap, client_id=f"tmis-{spec.name}",
+                         logger=None)
+    for projection in (spec.projections(runtime) if spec.projections else ()):
+        consumer = IdempotentConsumer(pool, spec.schema, projection, producer)
+        runtime.consumers.append(consumer)
+        subscribe(broker, consumer, spec.consumer_batch)
+    if spec.on_start:
+        await spec.on_start(runtime)
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[Any]] = []
+    if spec.writes_events:
+        relay = OutboxRelay(settings.database_url, spec.schema, spec.name, producer)
+        runtime.extras["relay"] = relay
+        tasks.append(asyncio.create_task(relay.run(stop), name=f"{spec.name}-relay"))
+    if runtime.consumers:
+        await broker.start()
+    log.info("service_started", service=spec.name,
+             ms=round((time.perf_counter() - started) * 1000))
+    return runtime, broker, tasks, stop
+
+
+async def stop_runtime(runtime: Runtime, broker: KafkaBroker, tasks: list[asyncio.Task[Any]],
+                       stop: asyncio.Event) -> None:
+    stop.set()
+    with contextlib.suppress(Exception):
+        await broker.stop()
+    for t in tasks:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(t, 10)
+    with contextlib.suppress(Exception):
+        await runtime.producer.stop()
+    await runtime.pool.close()
+
+
+def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(spec.name, settings.log_level)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime, broker, tasks, stop = await start_runtime(spec, settings)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await stop_runtime(runtime, broker, tasks, stop)
+
+    app = FastAPI(title=f"TMIS {spec.name}", description=spec.description, lifespan=lifespan,
+                  version="1")
+    install_basics(app, spec.name)
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def install_basics(app: FastAPI, service: str) -> None:
+    """/healthz, /metrics, request latency, and TmisError -> JSON error responses."""
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz(request: Request) -> dict[str, Any]:
+        runtime: Runtime = request.app.state.runtime
+        await runtime.pool.fetchval("SELECT 1")
+        return {"service": service, "status": "ok",
+                "consumers": {c.name: {"applied": c.applied, "skipped": c.skipped}
+                              for c in runtime.consumers}}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.middleware("http")
+    async def timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                     ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        REQUEST_LATENCY.labels(service, request.method, route, response.status_code).observe(
+            time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(TmisError)
+    async def tmis_error(request: Request, exc: TmisError) -> JSONResponse:
+        if exc.status_code == 403:
+            log.warning("forbidden", path=request.url.path, reason=exc.message)
+        return JSONResponse(exc.as_dict(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"loc": ".".join(str(p) for p in e.get("loc", ())), "msg": e.get("msg", "")}
+                    for e in exc.errors()]
+        return JSONResponse({"error": "validation_failed", "message": "invalid request",
+                             "problems": problems}, status_code=422)
+
+
+def serve(spec: ServiceSpec) -> None:
+    """`python -m services.<name>`: serve the app with uvicorn on TMIS_HTTP_PORT."""
+    import uvicorn
+
+    settings = load_settings()
+    uvicorn.run(build_app(spec, settings), host=settings.http_host, port=settings.http_port,
+                log_level="warning", access_log=False)

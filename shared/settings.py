@@ -1,0 +1,39 @@
+"""Settings every service and program reads from the environment (prefix TMIS_).
+
+`tmis status` prints TMIS_KAFKA_BOOTSTRAP and TMIS_DATABASE_URL; a service started by
+`tmis up` gets them, plus TMIS_HTTP_PORT. Outside dev and test the signing key must be set.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-signing-key-change-me-0123456789abcdef"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TMIS_", extra="ignore")
+
+    env: Literal["dev", "test", "production"] = "dev"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://tmis@127.0.0.1:5432/tmis"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    jwt_secret: str = DEV_SECRET
+    jwt_ttl_seconds: int = 8 * 3600
+    state_dir: str = ".tmis"
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.env == "production" and self.jwt_secret == DEV_SECRET:
+            raise ValueError("TMIS_JWT_SECRET must be set to a real secret in production")
+        return self
+
+
+def load_settings() -> Settings:
+    return Settings()
