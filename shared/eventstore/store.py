@@ -98,8 +98,7 @@ class EventStore:
         appends = [a for a in appends if a.events]
         if not appends:
             return []
-        current = await self._current_versions(
-            conn, [a.stream_id for a in appends if a.expected_version != 0])
+        current = await self._current_versions(conn, [a.stream_id for a in appends])
         now = datetime.now(UTC)
         cols: dict[str, list[Any]] = {k: [] for k in (
             "event_id", "stream_id", "stream_version", "event_type", "schema_version",
@@ -148,8 +147,10 @@ class EventStore:
                 cols["correlation_id"], cols["causation_id"], cols["payload"],
             )
         except asyncpg.UniqueViolationError as exc:
+            # A concurrent writer committed the same version between our check and insert.
             stream = _stream_in(exc) or appends[0].stream_id
-            raise ConcurrencyConflict(stream, None, None) from exc
+            expected = next((a.expected_version for a in appends if a.stream_id == stream), None)
+            raise ConcurrencyConflict(stream, expected, None) from exc
         await conn.execute("SELECT pg_notify($1, '')", self.notify_channel)
         return [envelope_from_row(r, self.source) for r in rows]
 
