@@ -1,0 +1,59 @@
+"""Principals and regions: who may act where."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.auth import Region, Role, Unauthenticated, decode_token, mint_token
+from shared.errors import Forbidden
+from shared.settings import Settings
+
+SETTINGS = Settings(jwt_secret="unit-test-secret-unit-test-secret-1234")
+SCHOOL = Region(school_code="6201020001", county_code="620102", city_code="620100")
+OTHER_COUNTY = Region(school_code="6201030001", county_code="620103", city_code="620100")
+OTHER_CITY = Region(school_code="6202010001", county_code="620201", city_code="620200")
+
+
+def principal(role: str, **region: str):
+    return decode_token(SETTINGS, mint_token(SETTINGS, role, **region))
+
+
+@pytest.mark.parametrize("who, inside, outside", [
+    (principal("school_admin", school_code="6201020001"), [SCHOOL], [OTHER_COUNTY]),
+    (principal("county_admin", county_code="620102"), [SCHOOL], [OTHER_COUNTY, OTHER_CITY]),
+    (principal("city_admin", city_code="620100"), [SCHOOL, OTHER_COUNTY], [OTHER_CITY]),
+    (principal("province_admin"), [SCHOOL, OTHER_COUNTY, OTHER_CITY], []),
+])
+def test_a_principal_covers_its_region_and_everything_below_and_nothing_else(who, inside,
+                                                                             outside):
+    assert all(who.covers(r) for r in inside)
+    assert not any(who.covers(r) for r in outside)
+
+
+def test_acting_outside_the_region_is_forbidden_with_a_reason():
+    who = principal("county_admin", county_code="620102")
+    with pytest.raises(Forbidden, match="county 620102 may not act on school 6201030001"):
+        who.require(OTHER_COUNTY, write=True)
+
+
+def test_a_query_account_reads_but_may_not_write():
+    who = principal("query", county_code="620102")
+    who.require(SCHOOL)
+    with pytest.raises(Forbidden, match="read-only"):
+        who.require(SCHOOL, write=True)
+
+
+def test_a_token_signed_with_another_key_is_refused():
+    other = Settings(jwt_secret="another-secret-another-secret-123456")
+    with pytest.raises(Unauthenticated):
+        decode_token(SETTINGS, mint_token(other, Role.PROVINCE_ADMIN))
+
+
+def test_a_school_admin_token_without_a_school_cannot_be_minted():
+    with pytest.raises(ValueError, match="needs a school code"):
+        mint_token(SETTINGS, Role.SCHOOL_ADMIN)
+
+
+def test_production_refuses_the_default_signing_key():
+    with pytest.raises(ValueError, match="TMIS_JWT_SECRET"):
+        Settings(env="production")
