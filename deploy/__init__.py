@@ -1,0 +1,1 @@
+"""Deployment assets: the Docker-free local stack (``deploy.local``) and the Dockerfile."""

@@ -1,0 +1,360 @@
+"""The local, Docker-free TMIS stack: ``tmis up``, ``tmis down``, ``tmis status``.
+
+Kafka (KRaft, from Maven Central jars) and PostgreSQL (the system's initdb/pg_ctl) run as
+detached processes on free ports of 127.0.0.1, then each service that exists yet. Everything
+lives in one state dir (``<repo>/.tmis`` or ``$TMIS_HOME``)::
+
+    stack.json            pids, ports, urls, start timings   (deploy/local/state.py)
+    kafka/                server.properties, log4j2.properties, data/   (kafka.py)
+    pg/                   data/, sock/, log   (or /tmp/tmis-pg-<hash>, see postgres.py)
+    logs/                 kafka.out, kafka-server.log, <service>.log
+
+``start_infra``/``stop_infra`` start and stop only Kafka and PostgreSQL in a state dir of the
+caller's choosing: the integration tests' session fixture uses them with a temporary dir, so a
+test run never touches the developer's running stack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.local import kafka, postgres, procs, services
+from deploy.local.errors import StackError
+from deploy.local.kafka import ensure_kafka_jars
+from deploy.local.services import SERVICES
+from deploy.local.state import KafkaRecord, PostgresRecord, ServiceRecord, StackState, load, save
+
+__all__ = [
+    "SERVICES",
+    "StackError",
+    "default_state_dir",
+    "down",
+    "ensure_kafka_jars",
+    "start_infra",
+    "status",
+    "stop_infra",
+    "up",
+    "wipe",
+]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def default_state_dir() -> Path:
+    """``$TMIS_HOME`` when set, else ``<repo>/.tmis``."""
+    home = os.environ.get("TMIS_HOME")
+    return Path(home).expanduser().resolve() if home else REPO / ".tmis"
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    started = time.monotonic()
+    yield
+    timings[name] = round(time.monotonic() - started, 2)
+
+
+# --- up ---------------------------------------------------------------------------------
+
+
+def up(
+    fresh: bool = False, state_dir: Path | None = None, *, with_services: bool = True
+) -> StackState:
+    """Start Kafka, PostgreSQL and the existing services; a no-op when all are healthy.
+
+    ``fresh`` stops everything and deletes the data and logs first; ``with_services=False``
+    starts Kafka and PostgreSQL only (to run services from an IDE). If a start fails, what
+    was started is stopped again (the logs stay) and the StackError says what failed.
+    """
+    state_dir = state_dir or default_state_dir()
+    if fresh:
+        down(state_dir)
+        wipe(state_dir)
+    else:
+        current = load(state_dir)
+        if current.with_services == with_services and _healthy(state_dir, current):
+            _say(f"stack already running ({state_dir})")
+            _print_env(current)
+            return current
+        if any(procs.pid_alive(pid) for pid in current.pids()):
+            _say("stack partly running: restarting it")
+            down(state_dir)
+    state = load(state_dir)
+    state.timings = {}
+    state.with_services = with_services
+    jars = _jars(state)
+    try:
+        _start_infra(state_dir, state, jars)
+        if with_services:
+            _start_services(state_dir, state)
+        else:
+            _say("services: not started (infra only)")
+    except BaseException:
+        _say(f"start failed: stopping what was started (logs: {state_dir / 'logs'})")
+        down(state_dir)
+        raise
+    _print_timings(state)
+    _print_env(state)
+    return state
+
+
+def start_infra(state_dir: Path) -> tuple[str, str]:
+    """Start Kafka and PostgreSQL only; returns ``(kafka_bootstrap, database_url)``."""
+    state = load(state_dir)
+    state.timings = {}
+    jars = _jars(state)
+    try:
+        _start_infra(state_dir, state, jars)
+    except BaseException:
+        stop_infra(state_dir)
+        raise
+    assert state.kafka is not None and state.postgres is not None
+    _print_timings(state)
+    return state.kafka.bootstrap, state.postgres.url
+
+
+def _print_timings(state: StackState) -> None:
+    _say("started in: " + ", ".join(f"{k} {v:.1f} s" for k, v in state.timings.items()))
+
+
+def _jars(state: StackState) -> Path:
+    if (kafka.jars_dir() / ".complete").exists():
+        return ensure_kafka_jars()
+    _say("fetching the Kafka jars with Maven (once)...")
+    with _timed(state.timings, "kafka jars"):
+        return ensure_kafka_jars()
+
+
+def _start_infra(state_dir: Path, state: StackState, jars: Path) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    ports = _PortPicker()
+    kafka_started = time.monotonic()
+    state.kafka = _start_kafka(state_dir, state, jars, ports)
+    with _timed(state.timings, "postgres"):  # while the JVM boots
+        state.postgres = _start_postgres(state_dir, state, ports)
+    kafka.wait_ready(kafka.KafkaPaths(state_dir), state.kafka.pid or 0, state.kafka.port)
+    state.timings["kafka"] = round(time.monotonic() - kafka_started, 2)
+    save(state_dir, state)
+
+
+def _start_kafka(state_dir: Path, state: StackState, jars: Path, ports: _PortPicker) -> KafkaRecord:
+    old = state.kafka
+    record = KafkaRecord(
+        port=ports.pick(old.port if old else None),
+        controller_port=ports.pick(old.controller_port if old else None),
+    )
+    _say(f"kafka: starting on {record.bootstrap}")
+    record.pid = kafka.start(jars, kafka.KafkaPaths(state_dir), record.port, record.controller_port)
+    state.kafka = record
+    save(state_dir, state)  # from here on `down` can stop it
+    return record
+
+
+def _start_postgres(state_dir: Path, state: StackState, ports: _PortPicker) -> PostgresRecord:
+    old = state.postgres
+    paths = postgres.pg_paths(state_dir)
+    record = PostgresRecord(port=ports.pick(old.port if old else None), base_dir=str(paths.base))
+    _say(f"postgres: starting on 127.0.0.1:{record.port} ({paths.base})")
+    state.postgres = record
+    save(state_dir, state)
+    postgres.init_cluster(paths)
+    record.pid = postgres.start(paths, record.port)
+    save(state_dir, state)
+    postgres.ensure_database(record.port)
+    return record
+
+
+def _start_services(state_dir: Path, state: StackState) -> None:
+    names = services.available(REPO)
+    if not names:
+        _say("services: none written yet (services/<name>/__main__.py), skipping")
+        return
+    assert state.kafka is not None and state.postgres is not None
+    ports = _PortPicker()
+    started: dict[str, float] = {}
+    for name in names:
+        old = state.services.get(name)
+        record = ServiceRecord(port=ports.pick(old.port if old else None))
+        _say(f"{name}: starting on {record.url}")
+        record.pid = services.start(
+            name,
+            repo=REPO,
+            state_dir=state_dir,
+            port=record.port,
+            kafka=state.kafka.bootstrap,
+            database_url=state.postgres.url,
+        )
+        state.services[name] = record
+        started[name] = time.monotonic()
+        save(state_dir, state)
+    for name in names:
+        record = state.services[name]
+        services.wait_healthy(name, state_dir, record.pid or 0, record.port)
+        state.timings[name] = round(time.monotonic() - started[name], 2)
+    save(state_dir, state)
+
+
+class _PortPicker:
+    """Hands out distinct free ports, preferring the one a component had last time."""
+
+    def __init__(self) -> None:
+        self._taken: set[int] = set()
+
+    def pick(self, previous: int | None) -> int:
+        if previous and previous not in self._taken and procs.port_is_free(previous):
+            port = previous
+        else:
+            port = procs.free_port()
+            while port in self._taken:
+                port = procs.free_port()
+        self._taken.add(port)
+        return port
+
+
+# --- down -------------------------------------------------------------------------------
+
+
+def down(state_dir: Path | None = None) -> None:
+    """Stop the services, Kafka and PostgreSQL of the state dir; data stays for the next up."""
+    state_dir = state_dir or default_state_dir()
+    state = load(state_dir)
+    for name, record in state.services.items():
+        services.stop(name, record.pid)
+        record.pid = None
+    for name in SERVICES:  # started by a run whose stack.json is gone
+        for pid in procs.find_pids(services.marker(name), f"TMIS_STATE_DIR={state_dir}"):
+            services.stop(name, pid)
+    kafka_paths = kafka.KafkaPaths(state_dir)
+    recorded = state.kafka.pid if state.kafka else None
+    for kafka_pid in {recorded, *procs.find_pids(kafka_paths.marker)}:
+        kafka.stop(kafka_paths, kafka_pid)
+    if state.kafka:
+        state.kafka.pid = None
+    pg_paths = _pg_paths(state_dir, state)
+    if pg_paths.data.exists():
+        postgres.stop(pg_paths, state.postgres.pid if state.postgres else None)
+    if state.postgres:
+        state.postgres.pid = None
+    if (state_dir / "stack.json").exists():
+        save(state_dir, state)
+    _say(f"stack stopped ({state_dir})")
+
+
+def stop_infra(state_dir: Path, *, delete: bool = False) -> None:
+    """Stop what ``start_infra`` started in ``state_dir``; ``delete`` also removes its data,
+    logs and (when nothing else is left in it) the state dir itself."""
+    down(state_dir)
+    if delete:
+        wipe(state_dir)
+        with contextlib.suppress(OSError):
+            state_dir.rmdir()
+
+
+def _pg_paths(state_dir: Path, state: StackState) -> postgres.PgPaths:
+    if state.postgres:
+        return postgres.PgPaths(Path(state.postgres.base_dir))
+    return postgres.pg_paths(state_dir)
+
+
+def wipe(state_dir: Path) -> None:
+    """Delete the stack's data, logs and state file (only what the stack itself creates:
+    a mistaken TMIS_HOME must not lose anything else)."""
+    state = load(state_dir)
+    pg_base = _pg_paths(state_dir, state).base if state_dir.exists() else None
+    for child in ("kafka", "pg", "logs"):
+        shutil.rmtree(state_dir / child, ignore_errors=True)
+    if pg_base is not None and pg_base.name.startswith("tmis-pg-"):  # the /tmp fallback
+        shutil.rmtree(pg_base, ignore_errors=True)
+    (state_dir / "stack.json").unlink(missing_ok=True)
+
+
+# --- status -----------------------------------------------------------------------------
+
+
+def status(state_dir: Path | None = None) -> bool:
+    """Print what runs (pid alive, health) and the connection settings; True if all healthy."""
+    state_dir = state_dir or default_state_dir()
+    state = load(state_dir)
+    if state.kafka is None:
+        _say(f"stack not started ({state_dir}): run `tmis up`")
+        return False
+    rows = _status_rows(state_dir, state)
+    for row in rows:
+        _say(row.line())
+    _print_env(state, only={row.name for row in rows if row.healthy})
+    return all(row.healthy for row in rows if row.counted)
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One line of ``tmis status``; ``counted`` rows decide the exit code."""
+
+    name: str
+    pid: int | None
+    state: str
+    where: str
+    counted: bool = True
+
+    @property
+    def healthy(self) -> bool:
+        return self.state == "healthy"
+
+    def line(self) -> str:
+        pid = f"pid {self.pid}" if self.pid and self.state != "stopped" else "-"
+        return f"{self.name:<10} {self.state:<19} {pid:<11} {self.where}"
+
+
+def _row(name: str, pid: int | None, alive: bool, healthy: bool, where: str) -> _Row:
+    state = "healthy" if alive and healthy else "running, unhealthy" if alive else "stopped"
+    return _Row(name, pid, state, where)
+
+
+def _status_rows(state_dir: Path, state: StackState) -> list[_Row]:
+    rows: list[_Row] = []
+    if state.kafka:
+        k = state.kafka
+        alive = procs.pid_matches(k.pid, kafka.KafkaPaths(state_dir).marker)
+        rows.append(_row("kafka", k.pid, alive, alive and kafka.is_ready(k.bootstrap), k.bootstrap))
+    if state.postgres:
+        pg = state.postgres
+        alive = procs.pid_matches(pg.pid, _pg_paths(state_dir, state).marker)
+        rows.append(_row("postgres", pg.pid, alive, alive and postgres.is_ready(pg.port), pg.url))
+    for name in services.available(REPO):
+        record = state.services.get(name)
+        if not state.with_services:
+            rows.append(_Row(name, None, "not started", "(infra only)", counted=False))
+            continue
+        pid = record.pid if record else None
+        alive = procs.pid_matches(pid, services.marker(name))
+        healthy = alive and record is not None and services.is_healthy(record.port)
+        rows.append(_row(name, pid, alive, healthy, record.url if record else "-"))
+    return rows
+
+
+def _healthy(state_dir: Path, state: StackState) -> bool:
+    if state.kafka is None or state.postgres is None:
+        return False
+    return all(row.healthy for row in _status_rows(state_dir, state) if row.counted)
+
+
+def _print_env(state: StackState, only: set[str] | None = None) -> None:
+    def shown(name: str) -> bool:
+        return only is None or name in only
+
+    if state.kafka and shown("kafka"):
+        _say(f"TMIS_KAFKA_BOOTSTRAP={state.kafka.bootstrap}")
+    if state.postgres and shown("postgres"):
+        _say(f"TMIS_DATABASE_URL={state.postgres.url}")
+    for name, record in state.services.items():
+        if shown(name) and record.pid:
+            _say(f"TMIS_{name.upper()}_URL={record.url}")

@@ -1,0 +1,1 @@
+"""The four TMIS services: intake, review, orgsync, reporting."""

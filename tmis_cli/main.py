@@ -1,0 +1,69 @@
+"""``tmis``: the entry point that gathers the subcommands of ``tmis_cli/commands/``.
+
+Modules are listed explicitly (order = order in ``--help``); one that is not written yet is
+skipped, so engineers can add commands independently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from tmis_cli import CliError
+
+COMMAND_MODULES = [
+    "stack",
+    "contracts",
+    "token",
+    "import_",
+    "orgsync",
+    "report",
+    "baseline",
+    "replay",
+    "simulate",
+    "demo",
+]
+
+
+def _load(name: str) -> ModuleType | None:
+    """The command module, or None when it does not exist yet (a broken one still raises)."""
+    qualified = f"tmis_cli.commands.{name}"
+    try:
+        return importlib.import_module(qualified)
+    except ModuleNotFoundError as exc:
+        if exc.name == qualified:
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tmis", description="Teacher management information system: local tools."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        module = _load(name)
+        if module is not None:
+            module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse, dispatch, and turn expected failures into one line on stderr and exit 1."""
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except CliError as exc:
+        print(f"tmis: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tmis: interrupted", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
