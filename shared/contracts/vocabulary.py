@@ -53,28 +53,36 @@ class BaselineKind(StrEnum):
     BASE = "base"  # 基数表: the base table cities and counties report
 
 
+_TABLES: dict[type[StrEnum], dict[str, str]] = {
+    Stage: {
+        Stage.KINDERGARTEN: "幼儿园", Stage.PRIMARY: "小学 (含教学点)", Stage.JUNIOR: "初中",
+        Stage.SENIOR: "高中", Stage.SPECIAL: "特教", Stage.VOCATIONAL: "中职",
+        Stage.HIGHER: "高教",
+    },
+    ReportingLine: {
+        ReportingLine.COUNTY: "县属", ReportingLine.CITY: "市属",
+        ReportingLine.PROVINCE: "厅直属", ReportingLine.UNIVERSITY: "高校",
+    },
+    Gender: {Gender.MALE: "男", Gender.FEMALE: "女"},
+    PostStatus: {PostStatus.IN_POST: "在本单位任职", PostStatus.NOT_IN_POST: "不在本单位任职"},
+    LeaveReason: {
+        LeaveReason.RETIRED: "退休", LeaveReason.RESIGNED: "辞职", LeaveReason.DECEASED: "死亡",
+        LeaveReason.LEFT_PROVINCE: "调出省外",
+    },
+    ReviewLevel: {ReviewLevel.SCHOOL: "学校审核", ReviewLevel.COUNTY: "县级审核"},
+    BaselineKind: {BaselineKind.ANNUAL: "年报", BaselineKind.BASE: "基数表"},
+}
+
+
+def label(member: StrEnum) -> str:
+    """The Chinese word for a vocabulary value. Looked up per enum: the same English value
+    ("county") means different things in different vocabularies."""
+    return _TABLES[type(member)][member]
+
+
+# Values that are unique across the vocabularies, for lookups by plain string. ReviewLevel is
+# left out on purpose: its "county" would shadow ReportingLine's.
 LABELS: dict[str, str] = {
-    Stage.KINDERGARTEN: "幼儿园",
-    Stage.PRIMARY: "小学 (含教学点)",
-    Stage.JUNIOR: "初中",
-    Stage.SENIOR: "高中",
-    Stage.SPECIAL: "特教",
-    Stage.VOCATIONAL: "中职",
-    Stage.HIGHER: "高教",
-    ReportingLine.COUNTY: "县属",
-    ReportingLine.CITY: "市属",
-    ReportingLine.PROVINCE: "厅直属",
-    ReportingLine.UNIVERSITY: "高校",
-    Gender.MALE: "男",
-    Gender.FEMALE: "女",
-    PostStatus.IN_POST: "在本单位任职",
-    PostStatus.NOT_IN_POST: "不在本单位任职",
-    LeaveReason.RETIRED: "退休",
-    LeaveReason.RESIGNED: "辞职",
-    LeaveReason.DECEASED: "死亡",
-    LeaveReason.LEFT_PROVINCE: "调出省外",
-    ReviewLevel.SCHOOL: "学校审核",
-    ReviewLevel.COUNTY: "县级审核",
-    BaselineKind.ANNUAL: "年报",
-    BaselineKind.BASE: "基数表",
+    k: v for enum in (Stage, ReportingLine, Gender, PostStatus, LeaveReason, BaselineKind)
+    for k, v in _TABLES[enum].items()
 }

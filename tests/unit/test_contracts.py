@@ -15,7 +15,15 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.events import SchoolProfile, SchoolRegistered, TeacherRecord
 from shared.contracts.export import event_schema
 from shared.contracts.topics import TOPICS, topic_for_category
-from shared.contracts.vocabulary import LABELS, Gender, PostStatus, Stage
+from shared.contracts.vocabulary import (
+    LABELS,
+    Gender,
+    PostStatus,
+    ReportingLine,
+    ReviewLevel,
+    Stage,
+    label,
+)
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "contracts" / "schemas"
 
@@ -65,6 +73,12 @@ def test_the_teacher_record_has_no_place_for_a_national_id_number():
 def test_every_stage_has_the_notice_label():
     assert [LABELS[s] for s in Stage] == ["幼儿园", "小学 (含教学点)", "初中", "高中", "特教",
                                           "中职", "高教"]
+
+
+def test_the_same_english_value_keeps_its_own_word_in_each_vocabulary():
+    assert label(ReportingLine.COUNTY) == "县属"
+    assert label(ReviewLevel.COUNTY) == "县级审核"
+    assert LABELS[ReportingLine.COUNTY] == "县属"
 
 
 @pytest.mark.parametrize("event_type", sorted(all_models()))

@@ -1,0 +1,1 @@
+"""Orgsync's adapters: the SQL of its registry view and of its batch table, and migrations."""

@@ -1,0 +1,1 @@
+"""Orgsync's domain: batches, plans, decisions; pure (no database, Kafka or HTTP)."""

@@ -1,0 +1,1 @@
+"""Orgsync's entrypoints: the HTTP API and the registry projection."""

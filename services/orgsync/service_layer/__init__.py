@@ -1,0 +1,1 @@
+"""Orgsync's handlers: load, one domain call, append (and the registry follower)."""
