@@ -47,7 +47,12 @@ class Record(Protocol):
 
 
 class Projection(Protocol):
-    """A read model kept by a consumer. `apply` runs inside the consumer's transaction."""
+    """A read model kept by a consumer. `apply` runs inside the consumer's transaction.
+
+    Optional: a projection that also defines `async def apply_batch(self, conn, envelopes)`
+    is handed all new events of a batch at once (delivery order, same transaction) instead
+    of one `apply` call per event, so it can read and write in bulk.
+    """
 
     name: str
     topics: tuple[str, ...]
@@ -109,15 +114,22 @@ class IdempotentConsumer:
                 "SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id",
                 self.name, [env.event_id for _, env in batch])}
             now = datetime.now(UTC)
-            applied = 0
+            new: list[Envelope] = []
             for _, env in batch:
                 if env.event_id not in fresh:
                     continue
                 fresh.discard(env.event_id)  # the same id twice in one batch applies once
-                structlog.contextvars.bind_contextvars(
-                    event_id=str(env.event_id), correlation_id=str(env.correlation_id))
-                await self.projection.apply(conn, env)
-                applied += 1
+                new.append(env)
+            apply_batch = getattr(self.projection, "apply_batch", None)
+            if apply_batch is not None and new:
+                await apply_batch(conn, new)
+            else:
+                for env in new:
+                    structlog.contextvars.bind_contextvars(
+                        event_id=str(env.event_id), correlation_id=str(env.correlation_id))
+                    await self.projection.apply(conn, env)
+            applied = len(new)
+            for env in new:
                 PROJECTION_LAG.labels(self.name).observe(
                     max(0.0, (now - env.recorded_at).total_seconds()))
             structlog.contextvars.unbind_contextvars("event_id", "correlation_id")

@@ -1,0 +1,1 @@
+"""Reporting's adapters: PostgreSQL projection store and queries, file readers and writers."""

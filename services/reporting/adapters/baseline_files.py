@@ -1,0 +1,76 @@
+"""Read a baseline file (CSV or XLSX) into a header and rows; write a template in either.
+
+CSV is read as UTF-8 (with or without a BOM, as Excel writes it) and, failing that, GB18030,
+which Chinese spreadsheets still produce. XLSX is read from its first sheet with openpyxl.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+
+from shared.errors import Problem, ValidationProblem
+
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+def read_table(data: bytes, filename: str | None = None) -> tuple[list[Any], list[list[Any]]]:
+    if data.startswith(XLSX_MAGIC) or (filename or "").lower().endswith(".xlsx"):
+        return _read_xlsx(data)
+    return _read_csv(data)
+
+
+def _read_csv(data: bytes) -> tuple[list[Any], list[list[Any]]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes any byte string
+        raise ValidationProblem([Problem("file", "cannot decode the CSV (UTF-8 or GB18030)")])
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise ValidationProblem([Problem("file", "the file is empty")])
+    return rows[0], [list(r) for r in rows[1:]]
+
+
+def _read_xlsx(data: bytes) -> tuple[list[Any], list[list[Any]]]:
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise ValidationProblem([Problem("file", f"not a readable XLSX file: {exc}")]) from None
+    ws = wb.worksheets[0]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    wb.close()
+    if not rows:
+        raise ValidationProblem([Problem("file", "the workbook's first sheet is empty")])
+    return rows[0], rows[1:]
+
+
+def write_csv(header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def write_xlsx(header: Sequence[Any], rows: Sequence[Sequence[Any]], title: str) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = title[:31]
+    ws.append(list(header))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        ws.append(list(r))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

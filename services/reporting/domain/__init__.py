@@ -1,0 +1,1 @@
+"""Reporting's domain: counting rules, history folding and report assembly; no I/O here."""

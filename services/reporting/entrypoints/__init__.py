@@ -1,0 +1,1 @@
+"""Reporting's entry points: HTTP API, dashboard, Kafka projection, replay."""

@@ -1,0 +1,1 @@
+"""Reporting's handlers: load facts, call one domain function, append or render."""

@@ -1,0 +1,141 @@
+"""Read-side SQL over the review projection: queues, one teacher, peers, spot checks.
+
+Region columns (county, city) come from the school registry by join at read time, so a school
+that moves county, or a school event that arrives after its teachers', never leaves a stale
+copy behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from shared.auth import Region
+from shared.db import checked_schema
+from shared.domain.divisions import divisions
+
+_SAME_PERSON = (
+    "EXISTS (SELECT 1 FROM {s}.items o WHERE o.active AND o.teacher_id <> i.teacher_id "
+    "AND o.person_name = i.person_name AND o.person_birth_date = i.person_birth_date "
+    "AND o.person_id_masked = i.person_id_masked)"
+)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    statuses: tuple[str, ...] = ()
+    school_code: str | None = None
+    county_code: str | None = None
+    city_code: str | None = None
+    kind: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+class ReviewQueries:
+    def __init__(self, schema: str) -> None:
+        self.schema = checked_schema(schema)
+
+    async def queue(self, conn: asyncpg.Connection, f: QueueFilter
+                    ) -> tuple[list[asyncpg.Record], int]:
+        """One page of active items, oldest submission first, and the total."""
+        where = ["i.active"]
+        args: list[Any] = []
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if f.statuses:
+            where.append(f"i.status = ANY({arg(list(f.statuses))}::text[])")
+        if f.school_code:
+            where.append(f"i.school_code = {arg(f.school_code)}")
+        if f.county_code:
+            where.append(f"s.county_code = {arg(f.county_code)}")
+        if f.city_code:
+            where.append(f"s.city_code = {arg(f.city_code)}")
+        if f.kind:
+            where.append(f"i.kind = {arg(f.kind)}")
+        cond = " AND ".join(where)
+        base = f"FROM {self.schema}.items i LEFT JOIN {self.schema}.schools s USING (school_code)"
+        total = await conn.fetchval(f"SELECT count(*) {base} WHERE {cond}", *args)
+        rows = await conn.fetch(
+            f"SELECT i.teacher_id, i.school_code, s.name AS school_name, s.county_code, "
+            f"s.city_code, i.record ->> 'name' AS name, i.kind, i.status, i.record_version, "
+            f"i.submitted_at, i.school_approved_at, i.rejected_level, i.reject_reason, "
+            f"i.proof IS NOT NULL AS has_proof, i.hard_failures, i.warnings, "
+            f"jsonb_array_length(i.diff) AS changed_fields, "
+            f"{_SAME_PERSON.format(s=self.schema)} AS same_person_elsewhere "
+            f"{base} WHERE {cond} ORDER BY i.submitted_at, i.teacher_id "
+            f"LIMIT {arg(f.limit)} OFFSET {arg(f.offset)}", *args)
+        return list(rows), int(total)
+
+    async def item(self, conn: asyncpg.Connection, teacher_id: str) -> asyncpg.Record | None:
+        return await conn.fetchrow(
+            f"SELECT i.*, s.county_code, s.city_code, s.name AS school_name "
+            f"FROM {self.schema}.items i LEFT JOIN {self.schema}.schools s USING (school_code) "
+            "WHERE i.teacher_id = $1", teacher_id)
+
+    async def same_person(self, conn: asyncpg.Connection, teacher_id: str
+                          ) -> list[tuple[str, str]]:
+        """(teacher_id, school_code) of other active records of the same person."""
+        rows = await conn.fetch(
+            f"SELECT o.teacher_id, o.school_code FROM {self.schema}.items i "
+            f"JOIN {self.schema}.items o ON o.active AND o.teacher_id <> i.teacher_id "
+            "AND o.person_name = i.person_name AND o.person_birth_date = i.person_birth_date "
+            "AND o.person_id_masked = i.person_id_masked "
+            "WHERE i.teacher_id = $1 ORDER BY o.teacher_id", teacher_id)
+        return [(r["teacher_id"], r["school_code"]) for r in rows]
+
+    async def region_of(self, conn: asyncpg.Connection, school_code: str) -> Region | None:
+        row = await conn.fetchrow(
+            f"SELECT county_code, city_code FROM {self.schema}.schools WHERE school_code = $1",
+            school_code)
+        if row is None:
+            return None
+        return Region(school_code=school_code, county_code=row["county_code"],
+                      city_code=row["city_code"])
+
+    async def county_region(self, conn: asyncpg.Connection, county_code: str) -> Region:
+        """A county with its city: from the school registry, else the divisions table."""
+        city = await conn.fetchval(
+            f"SELECT city_code FROM {self.schema}.schools WHERE county_code = $1 LIMIT 1",
+            county_code)
+        return Region(county_code=county_code,
+                      city_code=city or divisions().city_of(county_code))
+
+    async def school_approved(self, conn: asyncpg.Connection, county_code: str) -> list[str]:
+        """The spot-check population: active school-approved records of a county."""
+        rows = await conn.fetch(
+            f"SELECT i.teacher_id FROM {self.schema}.items i JOIN {self.schema}.schools s "
+            "USING (school_code) WHERE i.active AND i.status = 'school_approved' "
+            "AND s.county_code = $1 ORDER BY i.teacher_id", county_code)
+        return [r["teacher_id"] for r in rows]
+
+    async def spot_check(self, conn: asyncpg.Connection, sample_id: str
+                         ) -> asyncpg.Record | None:
+        return await conn.fetchrow(
+            f"SELECT * FROM {self.schema}.spot_checks WHERE sample_id = $1", sample_id)
+
+    async def spot_checks(self, conn: asyncpg.Connection, county_code: str, limit: int
+                          ) -> list[asyncpg.Record]:
+        return list(await conn.fetch(
+            f"SELECT sample_id, county_code, seed, requested_size, requested_percent, "
+            f"jsonb_array_length(population) AS population_size, "
+            f"jsonb_array_length(sample) AS sample_size, actor, drawn_at "
+            f"FROM {self.schema}.spot_checks WHERE county_code = $1 "
+            "ORDER BY drawn_at DESC LIMIT $2", county_code, limit))
+
+    async def statuses(self, conn: asyncpg.Connection, teacher_ids: Sequence[str]
+                       ) -> dict[str, str]:
+        rows = await conn.fetch(
+            f"SELECT teacher_id, status FROM {self.schema}.items "
+            "WHERE teacher_id = ANY($1::text[])", list(teacher_ids))
+        return {r["teacher_id"]: r["status"] for r in rows}
+
+    async def rebuilding(self, conn: asyncpg.Connection) -> bool:
+        return bool(await conn.fetchval(
+            f"SELECT rebuilding FROM {self.schema}.projection_state WHERE id = 1"))

@@ -1,0 +1,63 @@
+"""The PostgreSQL unit of work of the decision handlers: one transaction in which a decision
+is appended to review's event store (and outbox) and applied to the projection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+
+import asyncpg
+
+from services.review.adapters.projection_store import ProjectionStore, item_from_row
+from services.review.adapters.queries import ReviewQueries
+from services.review.domain.model import ReviewItem
+from shared.auth import Region
+from shared.contracts.base import EventPayload
+from shared.contracts.envelope import Envelope
+from shared.eventstore.store import EventStore, Metadata, UnitOfWork
+
+
+class PgReviewUnitOfWork:
+    def __init__(self, pool: asyncpg.Pool, store: EventStore) -> None:
+        self._uow = UnitOfWork(pool)
+        self.store = store
+        self.projection = ProjectionStore(store.schema)
+        self.queries = ReviewQueries(store.schema)
+
+    async def __aenter__(self) -> PgReviewUnitOfWork:
+        await self._uow.__aenter__()
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self._uow.__aexit__(et, e, tb)
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        return self._uow.conn
+
+    async def rebuilding(self) -> bool:
+        return await self.projection.rebuilding(self.conn)
+
+    async def lock_item(self, teacher_id: str) -> ReviewItem | None:
+        await self.projection.lock(self.conn, [teacher_id])
+        row = await self.queries.item(self.conn, teacher_id)
+        return item_from_row(row) if row else None
+
+    async def region_of(self, school_code: str) -> Region | None:
+        return await self.queries.region_of(self.conn, school_code)
+
+    async def county_region(self, county_code: str) -> Region:
+        return await self.queries.county_region(self.conn, county_code)
+
+    async def school_approved(self, county_code: str) -> list[str]:
+        return await self.queries.school_approved(self.conn, county_code)
+
+    async def stream_version(self, stream_id: str) -> int:
+        return await self.store.version(self.conn, stream_id)
+
+    async def record(self, stream_id: str, expected_version: int,
+                     events: Sequence[EventPayload], meta: Metadata) -> list[Envelope]:
+        envelopes = await self.store.append(self.conn, stream_id, expected_version, events, meta)
+        await self.projection.apply(self.conn, envelopes)
+        return envelopes

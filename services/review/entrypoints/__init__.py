@@ -1,0 +1,1 @@
+"""Review's entrypoints: the HTTP API, the projection consumer, the replay program."""

@@ -1,0 +1,56 @@
+"""The port the decision handlers need: one transaction over review's store and projection.
+
+The PostgreSQL implementation is services.review.adapters.unit_of_work.PgReviewUnitOfWork;
+unit tests use a hand-written in-memory fake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Protocol
+
+from services.review.domain.model import ReviewItem
+from shared.auth import Region
+from shared.contracts.base import EventPayload
+from shared.contracts.envelope import Envelope
+from shared.eventstore.store import Metadata
+
+
+class ReviewUnitOfWork(Protocol):
+    """Commits when the `async with` block ends normally; rolls back on an exception."""
+
+    async def __aenter__(self) -> ReviewUnitOfWork: ...
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None: ...
+
+    async def rebuilding(self) -> bool:
+        """Is the projection being rebuilt (decisions must wait)?"""
+        ...
+
+    async def lock_item(self, teacher_id: str) -> ReviewItem | None:
+        """The teacher's review state, locked against the consumer until commit."""
+        ...
+
+    async def region_of(self, school_code: str) -> Region | None:
+        """Where a school sits, from the school registry; None if unknown."""
+        ...
+
+    async def county_region(self, county_code: str) -> Region:
+        ...
+
+    async def school_approved(self, county_code: str) -> list[str]:
+        """Teacher ids of the county's active school-approved records, ordered."""
+        ...
+
+    async def stream_version(self, stream_id: str) -> int:
+        ...
+
+    async def record(self, stream_id: str, expected_version: int,
+                     events: Sequence[EventPayload], meta: Metadata) -> list[Envelope]:
+        """Append to review's store (and outbox) and apply to the projection, atomically."""
+        ...
+
+
+UnitOfWorkFactory = Callable[[], ReviewUnitOfWork]

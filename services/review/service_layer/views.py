@@ -1,0 +1,178 @@
+"""Read-side views: what the queue, the teacher page, the history and the spot-check pages
+return. Each checks the caller's region first (shared.auth), then reads the projection (or,
+for the history, review's own event store, which is the record of who decided what)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import asyncpg
+
+from services.review.adapters.projection_store import item_from_row
+from services.review.adapters.queries import QueueFilter, ReviewQueries
+from services.review.config import ReviewConfig
+from services.review.domain.checks import same_person_check
+from services.review.domain.decisions import awaiting_level
+from services.review.domain.model import Status
+from services.review.domain.spotcheck import redraw
+from shared.auth import Principal, Region
+from shared.contracts.events import SpotCheckSampleDrawn
+from shared.contracts.vocabulary import ReviewLevel
+from shared.domain.divisions import divisions
+from shared.errors import NotFound
+from shared.eventstore.store import EventStore
+
+LEVEL_STATUS = {ReviewLevel.SCHOOL: Status.SUBMITTED, ReviewLevel.COUNTY: Status.SCHOOL_APPROVED}
+
+
+async def queue(conn: asyncpg.Connection, q: ReviewQueries, principal: Principal,
+                level: ReviewLevel | None, status: Status | None, f: QueueFilter
+                ) -> dict[str, Any]:
+    """A reviewer's queue: oldest submission first, within the caller's region."""
+    if status is not None:
+        f = dataclasses.replace(f, statuses=(status.value,))
+    elif level is not None:
+        f = dataclasses.replace(f, statuses=(LEVEL_STATUS[level].value,))
+    f = await _scoped(conn, q, principal, f)
+    rows, total = await q.queue(conn, f)
+    return {
+        "items": [_queue_item(r) for r in rows], "total": total, "limit": f.limit,
+        "offset": f.offset, "rebuilding": await q.rebuilding(conn),
+    }
+
+
+async def _scoped(conn: asyncpg.Connection, q: ReviewQueries, principal: Principal,
+                  f: QueueFilter) -> QueueFilter:
+    """Refuse filters outside the caller's region; narrow the rest to it."""
+    if f.school_code:
+        region = await q.region_of(conn, f.school_code) or Region(school_code=f.school_code)
+        principal.require(region)
+    if f.county_code:
+        principal.require(Region(county_code=f.county_code,
+                                 city_code=divisions().city_of(f.county_code)))
+    if f.city_code:
+        principal.require(Region(city_code=f.city_code))
+    if principal.province_wide:
+        return f
+    if principal.school_code:
+        return dataclasses.replace(f, school_code=principal.school_code)
+    if principal.county_code:
+        return dataclasses.replace(f, county_code=principal.county_code)
+    return dataclasses.replace(f, city_code=principal.city_code)
+
+
+def _queue_item(r: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "teacher_id": r["teacher_id"], "name": r["name"], "school_code": r["school_code"],
+        "school_name": r["school_name"], "county_code": r["county_code"],
+        "city_code": r["city_code"], "kind": r["kind"], "status": r["status"],
+        "record_version": r["record_version"], "submitted_at": r["submitted_at"],
+        "school_approved_at": r["school_approved_at"],
+        "rejected": ({"level": r["rejected_level"], "reason": r["reject_reason"]}
+                     if r["status"] == Status.REJECTED.value else None),
+        "has_proof": r["has_proof"], "hard_failures": r["hard_failures"],
+        "warnings": r["warnings"] + (1 if r["same_person_elsewhere"] else 0),
+        "same_person_elsewhere": r["same_person_elsewhere"],
+        "changed_fields": r["changed_fields"],
+    }
+
+
+async def _readable(conn: asyncpg.Connection, q: ReviewQueries, principal: Principal,
+                    teacher_id: str) -> asyncpg.Record:
+    row = await q.item(conn, teacher_id)
+    if row is None:
+        raise NotFound(f"teacher {teacher_id} is not in review")
+    principal.require(Region(school_code=row["school_code"], county_code=row["county_code"],
+                             city_code=row["city_code"]))
+    return row
+
+
+async def teacher(conn: asyncpg.Connection, q: ReviewQueries, principal: Principal,
+                  teacher_id: str, config: ReviewConfig) -> dict[str, Any]:
+    """Everything a reviewer needs to decide: the record, the checks (with the live
+    same-person check), what changed since the last approval, and the proof document."""
+    row = await _readable(conn, q, principal, teacher_id)
+    item = item_from_row(row)
+    checks = [*item.checks, same_person_check(await q.same_person(conn, teacher_id))]
+    proof = None
+    if item.proof:
+        proof = {**item.proof, "url": config.proof_url(str(item.proof.get("sha256")))}
+    level = awaiting_level(item) if item.active else None
+    return {
+        "teacher_id": item.teacher_id, "school_code": item.school_code,
+        "school_name": row["school_name"], "county_code": row["county_code"],
+        "city_code": row["city_code"], "active": item.active, "status": item.status.value,
+        "awaiting_level": level.value if level else None, "kind": item.kind.value,
+        "record_version": item.record_version, "stream_version": item.stream_version,
+        "record": item.record,
+        "rejected": ({"level": item.rejected_level.value if item.rejected_level else None,
+                      "reason": item.reject_reason} if item.status == Status.REJECTED else None),
+        "needs_proof": item.needs_proof, "proof": proof,
+        "from_school_code": item.from_school_code,
+        "diff_base_version": item.diff_base_version,
+        "diff": [{"field": c.field, "old": c.old, "new": c.new} for c in item.diff],
+        "checks": [c.model_dump(mode="json") for c in checks],
+        "hard_failures": sum(1 for c in checks if not c.passed and c.severity == "hard"),
+        "warnings": sum(1 for c in checks if not c.passed and c.severity == "warning"),
+        "submitted_at": item.submitted_at, "school_approved_at": item.school_approved_at,
+        "county_approved_at": item.county_approved_at,
+    }
+
+
+async def history(conn: asyncpg.Connection, q: ReviewQueries, store: EventStore,
+                  principal: Principal, teacher_id: str) -> dict[str, Any]:
+    """Every decision on a teacher's records: who, when, what, from review's event store."""
+    await _readable(conn, q, principal, teacher_id)
+    async with conn.transaction():
+        envelopes = await store.load(conn, f"review-{teacher_id}")
+    entries = []
+    for env in envelopes:
+        p = env.payload
+        what = {"RecordApproved": "approved", "RecordRejected": "rejected",
+                "ReviewCompleted": "review_completed"}.get(env.event_type, env.event_type)
+        entries.append({
+            "event_id": str(env.event_id), "event_type": env.event_type, "what": what,
+            "level": p.get("level"), "record_version": p.get("record_version"),
+            "reason": p.get("reason"), "comment": p.get("comment"),
+            "school_code": p.get("school_code"), "county_code": p.get("county_code"),
+            "who": env.actor, "when": env.occurred_at, "recorded_at": env.recorded_at,
+            "version": env.stream_version,
+        })
+    return {"teacher_id": teacher_id, "decisions": entries}
+
+
+async def spot_check(conn: asyncpg.Connection, q: ReviewQueries, principal: Principal,
+                     sample_id: str) -> dict[str, Any]:
+    """A drawn sample, proven by drawing it again from its seed and population."""
+    row = await q.spot_check(conn, sample_id)
+    if row is None:
+        raise NotFound(f"spot check {sample_id} does not exist")
+    principal.require(await q.county_region(conn, row["county_code"]))
+    event = SpotCheckSampleDrawn(
+        sample_id=row["sample_id"], county_code=row["county_code"], seed=row["seed"],
+        requested_size=row["requested_size"], requested_percent=row["requested_percent"],
+        population=tuple(row["population"]), sample=tuple(row["sample"]))
+    statuses = await q.statuses(conn, event.sample)
+    return {
+        **spot_check_body(event), "actor": row["actor"], "drawn_at": row["drawn_at"],
+        "redrawn_sample": list(redraw(event)), "verified": redraw(event) == event.sample,
+        "members": [{"teacher_id": t, "status": statuses.get(t)} for t in event.sample],
+    }
+
+
+def spot_check_body(event: SpotCheckSampleDrawn) -> dict[str, Any]:
+    return {
+        "sample_id": event.sample_id, "county_code": event.county_code, "seed": event.seed,
+        "requested_size": event.requested_size, "requested_percent": event.requested_percent,
+        "population_size": len(event.population), "population": list(event.population),
+        "sample": list(event.sample),
+    }
+
+
+async def spot_checks(conn: asyncpg.Connection, q: ReviewQueries, principal: Principal,
+                      county_code: str, limit: int) -> dict[str, Any]:
+    principal.require(await q.county_region(conn, county_code))
+    rows = await q.spot_checks(conn, county_code, limit)
+    return {"county_code": county_code, "spot_checks": [dict(r) for r in rows]}
+
