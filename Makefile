@@ -6,8 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # The editable install maps top-level packages when it is made: reinstall when one appears.
-PACKAGES   := $(wildcard shared/__init__.py services/__init__.py tmis_cli/__init__.py)
-MYPY_PATHS := $(wildcard shared services tmis_cli deploy)
+PACKAGES   := $(wildcard shared/__init__.py services/__init__.py tmis_cli/__init__.py deploy/__init__.py simulator/__init__.py)
+MYPY_PATHS := $(wildcard shared services tmis_cli deploy simulator)
 
 .PHONY: venv demo up down status test lint bench
 

@@ -1,0 +1,1 @@
+"""Adapters of the simulator (HTTP clients for the services): written with the driver."""

@@ -1,0 +1,1 @@
+"""Entry points of the simulator (the `tmis simulate` driver): written with the driver."""
