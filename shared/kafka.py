@@ -1,35 +1,98 @@
-"""Kafka plumbing: the idempotent producer and topic provisioning."""
+"""Kafka plumbing: the idempotent producer, topic provisioning, and SASL credentials.
+
+Credentials: a program authenticates with SASL/SCRAM-SHA-512 when TMIS_KAFKA_USERNAME and
+TMIS_KAFKA_PASSWORD are set (the secure local stack, `tmis up --secure`, gives each service its
+own principal); unset, it connects in plaintext exactly as before.
+"""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from shared.contracts.topics import TOPICS
+from shared.contracts.topics import PUBLIC_TOPICS, TOPICS
+
+SASL_MECHANISM = "SCRAM-SHA-512"
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+@dataclass(frozen=True)
+class KafkaCredentials:
+    """A SASL/SCRAM principal's name and password (SASL_PLAINTEXT: the local stack has no TLS)."""
+
+    username: str
+    password: str
+    mechanism: str = SASL_MECHANISM
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for any aiokafka client (producer, consumer, admin)."""
+        return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": self.mechanism,
+                "sasl_plain_username": self.username, "sasl_plain_password": self.password}
+
+    def __repr__(self) -> str:  # never log a password
+        return f"KafkaCredentials({self.username!r}, mechanism={self.mechanism!r})"
+
+
+def credentials_from_env(environ: Mapping[str, str] | None = None) -> KafkaCredentials | None:
+    """TMIS_KAFKA_USERNAME / TMIS_KAFKA_PASSWORD, or None (plaintext)."""
+    env = os.environ if environ is None else environ
+    username, password = env.get("TMIS_KAFKA_USERNAME"), env.get("TMIS_KAFKA_PASSWORD")
+    if not username or not password:
+        return None
+    return KafkaCredentials(username, password,
+                            env.get("TMIS_KAFKA_SASL_MECHANISM") or SASL_MECHANISM)
+
+
+def client_security(credentials: KafkaCredentials | None = None) -> dict[str, Any]:
+    """aiokafka keyword arguments for `credentials`, else for the environment's ({} if none)."""
+    creds = credentials or credentials_from_env()
+    return creds.client_kwargs() if creds else {}
+
+
+def make_producer(bootstrap: str, client_id: str,
+                  credentials: KafkaCredentials | None = None) -> AIOKafkaProducer:
     """acks=all with the idempotent producer: no loss, no duplicates from producer retries,
     and per-partition order kept across retries."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap, client_id=client_id, enable_idempotence=True, acks="all",
-        linger_ms=5, max_batch_size=512 * 1024, max_request_size=4 * 1024 * 1024,
-        request_timeout_ms=30000,
+        linger_ms=5, max_batch_size=512 * 1024, max_request_size=MAX_MESSAGE_BYTES,
+        request_timeout_ms=30000, **client_security(credentials),
     )
 
 
-async def ensure_topics(bootstrap: str, names: list[str] | None = None) -> None:
-    """Create the registry's topics that do not exist yet (idempotent)."""
-    wanted = [t for t in TOPICS if names is None or t.name in names]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tmis-provisioner")
+def _wanted(names: list[str] | None) -> list[NewTopic]:
+    out = [NewTopic(t.name, num_partitions=t.partitions, replication_factor=1,
+                    topic_configs={"retention.ms": "-1",
+                                   "max.message.bytes": str(MAX_MESSAGE_BYTES)})
+           for t in TOPICS if names is None or t.name in names]
+    # Public topics: unlimited retention, never compacted (see PublicTopic's docstring).
+    out += [NewTopic(t.name, num_partitions=t.partitions, replication_factor=1,
+                     topic_configs={"cleanup.policy": t.cleanup_policy,
+                                    "retention.ms": str(t.retention_ms), "retention.bytes": "-1",
+                                    "max.message.bytes": str(MAX_MESSAGE_BYTES)})
+            for t in PUBLIC_TOPICS if names is None or t.name in names]
+    return out
+
+
+async def ensure_topics(bootstrap: str, names: list[str] | None = None,
+                        credentials: KafkaCredentials | None = None) -> None:
+    """Create the registry's topics (internal and public) that do not exist yet (idempotent).
+
+    Under SASL a service sees only the topics its ACLs allow; creating the others is refused
+    per topic in the response (not raised), and the secure stack's admin provisions them.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tmis-provisioner",
+                                **client_security(credentials))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        new = [NewTopic(t.name, num_partitions=t.partitions, replication_factor=1,
-                        topic_configs={"retention.ms": "-1",
-                                       "max.message.bytes": str(4 * 1024 * 1024)})
-               for t in wanted if t.name not in existing]
+        new = [t for t in _wanted(names) if t.name not in existing]
         if new:
             try:
                 await admin.create_topics(new)

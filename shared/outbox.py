@@ -12,6 +12,10 @@ in the same ordered batch; the key is the stream id, so Kafka keeps that order p
 Only one relay per schema publishes at a time (a session-level advisory lock); a second instance
 waits as a hot standby. If the relay dies after Kafka acknowledged a batch but before the delete
 committed, that batch is published again on restart: consumers deduplicate by event id.
+
+Public integration events (shared/contracts/public.py) are a translation of the internal ones,
+sent by the same producer in the same pass and acknowledged before the outbox rows are deleted:
+no second store, no dual write. A re-published batch re-publishes the same public event ids.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from shared.contracts.base import model_for
+from shared.contracts.envelope import Envelope
+from shared.contracts.public import PublicMessage, translate
 from shared.contracts.topics import topic_for_category
 from shared.db import checked_schema
 from shared.eventstore.store import COLUMNS, envelope_from_row
@@ -104,6 +110,9 @@ class OutboxRelay:
             futures.append(await self.producer.send(
                 topic_for_event_type(env.event_type), value=env.to_bytes(),
                 key=env.stream_id.encode(), headers=headers))
+            for msg in _public_messages(env):
+                futures.append(await self.producer.send(
+                    msg.topic, value=msg.value, key=msg.key, headers=list(msg.headers)))
         await asyncio.gather(*futures)
         await conn.execute(f"DELETE FROM {self.schema}.outbox WHERE position = ANY($1::bigint[])",
                            [r["position"] for r in rows])
@@ -113,6 +122,18 @@ class OutboxRelay:
             backlog = await conn.fetchval(f"SELECT count(*) FROM {self.schema}.outbox")
             OUTBOX_BACKLOG.labels(self.source).set(backlog)
         return len(rows)
+
+
+def _public_messages(env: Envelope) -> list[PublicMessage]:
+    """The public messages of an internal event. A payload that does not match its own contract
+    (it was validated on append, so this is a bug) is logged and gets no public message: the
+    relay must not stall every service's publishing on one event."""
+    try:
+        return translate(env)
+    except (LookupError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        log.error("public_translation_failed", event_id=str(env.event_id),
+                  event_type=env.event_type, error=str(exc)[:300])
+        return []
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:

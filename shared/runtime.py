@@ -24,13 +24,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.consumer import IdempotentConsumer, Projection, records_of
 from shared.db import EVENTSTORE_MIGRATIONS, apply_migrations, create_pool
 from shared.errors import TmisError
 from shared.eventstore.store import EventStore
-from shared.kafka import ensure_topics, make_producer
+from shared.kafka import KafkaCredentials, credentials_from_env, ensure_topics, make_producer
 from shared.logging import configure_logging, get_logger
 from shared.metrics import REQUEST_LATENCY
 from shared.outbox import OutboxRelay
@@ -88,6 +89,14 @@ def subscribe(broker: KafkaBroker, consumer: IdempotentConsumer, max_records: in
         await consumer.handle_records(records_of(msg))
 
 
+def broker_security(credentials: KafkaCredentials | None) -> BaseSecurity | None:
+    """faststream's SASL settings for the service's principal (None: plaintext)."""
+    if credentials is None:
+        return None
+    scram = SASLScram256 if credentials.mechanism == "SCRAM-SHA-256" else SASLScram512
+    return scram(credentials.username, credentials.password)
+
+
 async def start_runtime(spec: ServiceSpec, settings: Settings) -> tuple[Runtime, KafkaBroker,
                                                                           list[asyncio.Task[Any]],
                                                                           asyncio.Event]:
@@ -101,7 +110,7 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> tuple[Runtime,
     runtime = Runtime(settings=settings, pool=pool, producer=producer,
                       store=EventStore(spec.schema, spec.name))
     broker = KafkaBroker(settings.kafka_bootstrap, client_id=f"tmis-{spec.name}",
-                         logger=None)
+                         logger=None, security=broker_security(credentials_from_env()))
     for projection in (spec.projections(runtime) if spec.projections else ()):
         consumer = IdempotentConsumer(pool, spec.schema, projection, producer)
         runtime.consumers.append(consumer)
@@ -161,9 +170,14 @@ def install_basics(app: FastAPI, service: str) -> None:
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> dict[str, Any]:
         runtime: Runtime = request.app.state.runtime
-        await runtime.pool.fetchval("SELECT 1")
-        return {"service": service, "status": "ok",
-                "consumers": {c.name: {"applied": c.applied, "skipped": c.skipped}
+        # The outbox backlog tells a caller (the simulator, an operator) whether everything this
+        # service accepted has reached Kafka; consumer lag is read from Kafka itself.
+        backlog = await runtime.pool.fetchval(
+            f"SELECT count(*) FROM {runtime.store.schema}.outbox")
+        return {"service": service, "status": "ok", "outbox_backlog": backlog,
+                "consumers": {c.name: {"group": group_id(c.schema, c.name),
+                                       "topics": list(c.projection.topics),
+                                       "applied": c.applied, "skipped": c.skipped}
                               for c in runtime.consumers}}
 
     @app.get("/metrics", include_in_schema=False)

@@ -17,12 +17,12 @@ from tmis_cli import CliError
 COMMAND_MODULES = [
     "stack",
     "contracts",
-    "token",
-    "import_",
+    "intake",  # tmis token, tmis import
     "orgsync",
     "report",
     "baseline",
     "replay",
+    "agency",  # tmis agency add NAME (secure stack)
     "simulate",
     "demo",
 ]

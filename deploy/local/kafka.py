@@ -15,8 +15,10 @@ import os
 import shutil
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -155,13 +157,19 @@ def new_cluster_id() -> str:
             return cid
 
 
-def write_config(paths: KafkaPaths, port: int, controller_port: int) -> None:
-    """Write server.properties and log4j2.properties for these ports."""
+def write_config(
+    paths: KafkaPaths, port: int, controller_port: int, properties: str | None = None
+) -> None:
+    """Write server.properties and log4j2.properties for these ports (``properties``: the
+    secure mode's own server.properties, see kafka_security.py)."""
     paths.config.parent.mkdir(parents=True, exist_ok=True)
     paths.logs.mkdir(parents=True, exist_ok=True)
     paths.config.write_text(
-        SERVER_PROPERTIES.format(port=port, controller_port=controller_port, data=paths.data)
+        properties
+        or SERVER_PROPERTIES.format(port=port, controller_port=controller_port, data=paths.data)
     )
+    if properties:  # the secure mode's config holds the admin's password
+        paths.config.chmod(0o600)
     shutil.copyfile(LOG4J_TEMPLATE, paths.log4j)
 
 
@@ -173,21 +181,30 @@ def _jvm(jars: Path, paths: KafkaPaths, main: str, *args: str, heap: str = HEAP)
     ]  # fmt: skip
 
 
-def format_storage(jars: Path, paths: KafkaPaths) -> None:
-    """Format the log dirs once (a single-node, self-bootstrapping KRaft quorum)."""
+def format_storage(jars: Path, paths: KafkaPaths, extra_args: Sequence[str] = ()) -> None:
+    """Format the log dirs once (a single-node, self-bootstrapping KRaft quorum);
+    ``extra_args``: e.g. the secure mode's ``--add-scram`` credentials."""
     if (paths.data / "meta.properties").exists():
         return
     procs.run(
         _jvm(jars, paths, "kafka.tools.StorageTool", "format", "--standalone",
-             "-t", new_cluster_id(), "-c", str(paths.config), heap="-Xmx256m"),
+             "-t", new_cluster_id(), "-c", str(paths.config), *extra_args, heap="-Xmx256m"),
         what="formatting Kafka storage",
     )  # fmt: skip
 
 
-def start(jars: Path, paths: KafkaPaths, port: int, controller_port: int) -> int:
+def start(
+    jars: Path,
+    paths: KafkaPaths,
+    port: int,
+    controller_port: int,
+    *,
+    properties: str | None = None,
+    format_args: Sequence[str] = (),
+) -> int:
     """Write the config, format storage if new, start the broker detached; returns its pid."""
-    write_config(paths, port, controller_port)
-    format_storage(jars, paths)
+    write_config(paths, port, controller_port, properties)
+    format_storage(jars, paths, format_args)
     return procs.spawn(
         _jvm(jars, paths, "kafka.Kafka", str(paths.config)),
         log=paths.stdout_log,
@@ -195,10 +212,17 @@ def start(jars: Path, paths: KafkaPaths, port: int, controller_port: int) -> int
     )
 
 
-def wait_ready(paths: KafkaPaths, pid: int, port: int, timeout: float = READY_TIMEOUT) -> None:
-    """Block until the broker answers a metadata request, or fail with its log tails."""
+def wait_ready(
+    paths: KafkaPaths,
+    pid: int,
+    port: int,
+    timeout: float = READY_TIMEOUT,
+    client: Mapping[str, Any] | None = None,
+) -> None:
+    """Block until the broker answers a metadata request, or fail with its log tails.
+    ``client``: aiokafka security settings (the secure mode's admin)."""
     procs.wait_until(
-        lambda: procs.port_accepts(port) and is_ready(f"127.0.0.1:{port}"),
+        lambda: procs.port_accepts(port) and is_ready(f"127.0.0.1:{port}", client),
         what=f"Kafka on 127.0.0.1:{port}",
         timeout=timeout,
         logs=[paths.stdout_log, paths.server_log],
@@ -207,17 +231,17 @@ def wait_ready(paths: KafkaPaths, pid: int, port: int, timeout: float = READY_TI
     )
 
 
-def is_ready(bootstrap: str) -> bool:
+def is_ready(bootstrap: str, client: Mapping[str, Any] | None = None) -> bool:
     """True when the cluster at ``bootstrap`` lists at least one registered broker."""
-    return run_coroutine(_describe_cluster(bootstrap))
+    return run_coroutine(_describe_cluster(bootstrap, client or {}))
 
 
-async def _describe_cluster(bootstrap: str) -> bool:
+async def _describe_cluster(bootstrap: str, client: Mapping[str, Any]) -> bool:
     # aiokafka logs each refused connection at ERROR while we poll; here those are expected.
     aiokafka_log = logging.getLogger("aiokafka")
     level = aiokafka_log.level
     aiokafka_log.setLevel(logging.CRITICAL)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000, **client)
     try:
         await asyncio.wait_for(admin.start(), timeout=5)
         cluster = await asyncio.wait_for(admin.describe_cluster(), timeout=5)

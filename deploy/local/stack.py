@@ -12,6 +12,9 @@ lives in one state dir (``<repo>/.tmis`` or ``$TMIS_HOME``)::
 ``start_infra``/``stop_infra`` start and stop only Kafka and PostgreSQL in a state dir of the
 caller's choosing: the integration tests' session fixture uses them with a temporary dir, so a
 test run never touches the developer's running stack.
+
+Secure mode (opt-in: ``tmis up --secure``, ``TMIS_KAFKA_SECURITY=sasl``, ``secure=True``):
+Kafka with SASL/SCRAM and ACLs, one principal per service (``kafka_security.py``).
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local import kafka, postgres, procs, services
+from deploy.local import kafka, kafka_security, postgres, procs, services
 from deploy.local.errors import StackError
 from deploy.local.kafka import ensure_kafka_jars
 from deploy.local.services import SERVICES
@@ -68,23 +71,31 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
 
 
 def up(
-    fresh: bool = False, state_dir: Path | None = None, *, with_services: bool = True
+    fresh: bool = False,
+    state_dir: Path | None = None,
+    *,
+    with_services: bool = True,
+    secure: bool | None = None,
 ) -> StackState:
     """Start Kafka, PostgreSQL and the existing services; a no-op when all are healthy.
 
     ``fresh`` stops everything and deletes the data and logs first; ``with_services=False``
-    starts Kafka and PostgreSQL only (to run services from an IDE). If a start fails, what
+    starts Kafka and PostgreSQL only (to run services from an IDE); ``secure`` (or
+    ``TMIS_KAFKA_SECURITY=sasl``) runs Kafka with SASL/SCRAM and ACLs. If a start fails, what
     was started is stopped again (the logs stay) and the StackError says what failed.
     """
     state_dir = state_dir or default_state_dir()
     if fresh:
         down(state_dir)
         wipe(state_dir)
-    else:
+    secure = kafka_security.requested(secure, state_dir)
+    if secure:
+        kafka_security.check_can_secure(state_dir)
+    if not fresh:
         current = load(state_dir)
         if current.with_services == with_services and _healthy(state_dir, current):
             _say(f"stack already running ({state_dir})")
-            _print_env(current)
+            _print_env(current, state_dir=state_dir)
             return current
         if any(procs.pid_alive(pid) for pid in current.pids()):
             _say("stack partly running: restarting it")
@@ -94,7 +105,7 @@ def up(
     state.with_services = with_services
     jars = _jars(state)
     try:
-        _start_infra(state_dir, state, jars)
+        _start_infra(state_dir, state, jars, secure=secure)
         if with_services:
             _start_services(state_dir, state)
         else:
@@ -104,17 +115,21 @@ def up(
         down(state_dir)
         raise
     _print_timings(state)
-    _print_env(state)
+    _print_env(state, state_dir=state_dir)
     return state
 
 
-def start_infra(state_dir: Path) -> tuple[str, str]:
-    """Start Kafka and PostgreSQL only; returns ``(kafka_bootstrap, database_url)``."""
+def start_infra(state_dir: Path, *, secure: bool = False) -> tuple[str, str]:
+    """Start Kafka and PostgreSQL only; returns ``(kafka_bootstrap, database_url)``.
+
+    ``secure``: Kafka with SASL/SCRAM and ACLs; the admin and service credentials are in
+    ``kafka_security.load_secrets(state_dir)``.
+    """
     state = load(state_dir)
     state.timings = {}
     jars = _jars(state)
     try:
-        _start_infra(state_dir, state, jars)
+        _start_infra(state_dir, state, jars, secure=secure)
     except BaseException:
         stop_infra(state_dir)
         raise
@@ -135,26 +150,52 @@ def _jars(state: StackState) -> Path:
         return ensure_kafka_jars()
 
 
-def _start_infra(state_dir: Path, state: StackState, jars: Path) -> None:
+def _start_infra(state_dir: Path, state: StackState, jars: Path, *, secure: bool = False) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
     ports = _PortPicker()
     kafka_started = time.monotonic()
-    state.kafka = _start_kafka(state_dir, state, jars, ports)
+    state.kafka = _start_kafka(state_dir, state, jars, ports, secure=secure)
     with _timed(state.timings, "postgres"):  # while the JVM boots
         state.postgres = _start_postgres(state_dir, state, ports)
-    kafka.wait_ready(kafka.KafkaPaths(state_dir), state.kafka.pid or 0, state.kafka.port)
+    kafka.wait_ready(
+        kafka.KafkaPaths(state_dir),
+        state.kafka.pid or 0,
+        state.kafka.port,
+        client=kafka_security.admin_client_kwargs(state_dir),
+    )
     state.timings["kafka"] = round(time.monotonic() - kafka_started, 2)
+    if secure:
+        with _timed(state.timings, "kafka users and ACLs"):
+            kafka_security.provision(jars, state_dir, state.kafka.bootstrap, SERVICES)
     save(state_dir, state)
 
 
-def _start_kafka(state_dir: Path, state: StackState, jars: Path, ports: _PortPicker) -> KafkaRecord:
+def _start_kafka(
+    state_dir: Path, state: StackState, jars: Path, ports: _PortPicker, *, secure: bool = False
+) -> KafkaRecord:
     old = state.kafka
     record = KafkaRecord(
         port=ports.pick(old.port if old else None),
         controller_port=ports.pick(old.controller_port if old else None),
     )
-    _say(f"kafka: starting on {record.bootstrap}")
-    record.pid = kafka.start(jars, kafka.KafkaPaths(state_dir), record.port, record.controller_port)
+    paths = kafka.KafkaPaths(state_dir)
+    properties: str | None = None
+    format_args: list[str] = []
+    if secure:
+        found = kafka_security.ensure_secrets(state_dir, SERVICES)
+        properties = kafka_security.server_properties(
+            found, record.port, record.controller_port, paths.data
+        )
+        format_args = kafka_security.format_args(found)
+    _say(f"kafka: starting on {record.bootstrap}" + (" (SASL/SCRAM, ACLs)" if secure else ""))
+    record.pid = kafka.start(
+        jars,
+        paths,
+        record.port,
+        record.controller_port,
+        properties=properties,
+        format_args=format_args,
+    )
     state.kafka = record
     save(state_dir, state)  # from here on `down` can stop it
     return record
@@ -182,18 +223,24 @@ def _start_services(state_dir: Path, state: StackState) -> None:
     assert state.kafka is not None and state.postgres is not None
     ports = _PortPicker()
     started: dict[str, float] = {}
-    for name in names:
+    records: dict[str, ServiceRecord] = {}
+    for name in names:  # ports first, so every service can be told where its peers answer
         old = state.services.get(name)
-        record = ServiceRecord(port=ports.pick(old.port if old else None))
+        records[name] = ServiceRecord(port=ports.pick(old.port if old else None))
+    peers = {f"TMIS_{n.upper()}_URL": r.url for n, r in records.items()}
+    for name in names:
+        record = records[name]
         _say(f"{name}: starting on {record.url}")
-        record.pid = services.start(
-            name,
-            repo=REPO,
-            state_dir=state_dir,
-            port=record.port,
-            kafka=state.kafka.bootstrap,
-            database_url=state.postgres.url,
-        )
+        # its own Kafka principal (secure mode), and its peers' URLs (e.g. intake's documents)
+        with _environ({**peers, **kafka_security.service_env(state_dir, name)}):
+            record.pid = services.start(
+                name,
+                repo=REPO,
+                state_dir=state_dir,
+                port=record.port,
+                kafka=state.kafka.bootstrap,
+                database_url=state.postgres.url,
+            )
         state.services[name] = record
         started[name] = time.monotonic()
         save(state_dir, state)
@@ -202,6 +249,22 @@ def _start_services(state_dir: Path, state: StackState) -> None:
         services.wait_healthy(name, state_dir, record.pid or 0, record.port)
         state.timings[name] = round(time.monotonic() - started[name], 2)
     save(state_dir, state)
+
+
+@contextmanager
+def _environ(overrides: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for a child started inside the block, then restore them
+    (services.start passes this process's environment on)."""
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 class _PortPicker:
@@ -291,7 +354,7 @@ def status(state_dir: Path | None = None) -> bool:
     rows = _status_rows(state_dir, state)
     for row in rows:
         _say(row.line())
-    _print_env(state, only={row.name for row in rows if row.healthy})
+    _print_env(state, only={row.name for row in rows if row.healthy}, state_dir=state_dir)
     return all(row.healthy for row in rows if row.counted)
 
 
@@ -324,7 +387,10 @@ def _status_rows(state_dir: Path, state: StackState) -> list[_Row]:
     if state.kafka:
         k = state.kafka
         alive = procs.pid_matches(k.pid, kafka.KafkaPaths(state_dir).marker)
-        rows.append(_row("kafka", k.pid, alive, alive and kafka.is_ready(k.bootstrap), k.bootstrap))
+        client = kafka_security.admin_client_kwargs(state_dir)
+        ready = alive and kafka.is_ready(k.bootstrap, client)
+        where = k.bootstrap + (" (SASL/SCRAM)" if client else "")
+        rows.append(_row("kafka", k.pid, alive, ready, where))
     if state.postgres:
         pg = state.postgres
         alive = procs.pid_matches(pg.pid, _pg_paths(state_dir, state).marker)
@@ -347,12 +413,16 @@ def _healthy(state_dir: Path, state: StackState) -> bool:
     return all(row.healthy for row in _status_rows(state_dir, state) if row.counted)
 
 
-def _print_env(state: StackState, only: set[str] | None = None) -> None:
+def _print_env(
+    state: StackState, only: set[str] | None = None, state_dir: Path | None = None
+) -> None:
     def shown(name: str) -> bool:
         return only is None or name in only
 
     if state.kafka and shown("kafka"):
         _say(f"TMIS_KAFKA_BOOTSTRAP={state.kafka.bootstrap}")
+        for key, value in kafka_security.admin_env(state_dir or default_state_dir()).items():
+            _say(f"{key}={value}")  # secure mode: local tools connect as the admin
     if state.postgres and shown("postgres"):
         _say(f"TMIS_DATABASE_URL={state.postgres.url}")
     for name, record in state.services.items():

@@ -54,3 +54,50 @@ def topic(name: str) -> Topic:
 
 def topics_owned_by(owner: str) -> tuple[str, ...]:
     return tuple(t.name for t in TOPICS if t.owner == owner)
+
+
+# --------------------------------------------------------------------------- public topics
+
+
+@dataclass(frozen=True)
+class PublicTopic:
+    """A topic other agencies subscribe to (shared/contracts/public.py says what goes on it).
+
+    Retention is unlimited (cleanup.policy=delete with retention.ms=-1), not compaction: a
+    subsidy decided "as of" a past date needs a teacher's whole history (in post here, moved
+    there, reviewed then, left later), and compaction would keep only the latest message per
+    key. A new agency replays from offset 0 and rebuilds any past date exactly.
+    """
+
+    name: str
+    owner: str  # the service whose outbox relay publishes it
+    event_types: tuple[str, ...]
+    key: str
+    description: str
+    partitions: int = 6
+    cleanup_policy: str = "delete"
+    retention_ms: int = -1
+
+
+PUBLIC_TOPIC_PREFIX = "tmis.public."
+
+PUBLIC_TOPICS: tuple[PublicTopic, ...] = (
+    PublicTopic("tmis.public.school.v1", "intake",
+                ("SchoolOpened", "SchoolChanged", "SchoolMerged", "SchoolClosed"), "school_code",
+                "Schools: opened, changed (county, rural flag, stage...), merged, closed."),
+    PublicTopic("tmis.public.teacher.v1", "intake",
+                ("TeacherInPost", "TeacherLeft", "TeacherMoved"), "teacher_id",
+                "Teachers: in post at a school, not in post any more, moved."),
+    PublicTopic("tmis.public.review.v1", "review", ("ReviewCompleted",), "teacher_id",
+                "Review complete (审核完成) for a teacher's record version."),
+    PublicTopic("tmis.public.baseline.v1", "reporting", ("BaselinePublished",), "baseline_id",
+                "Official baselines: annual report (年报) and base table (基数表), in chunks."),
+)
+
+
+def public_topic(name: str) -> PublicTopic:
+    return next(t for t in PUBLIC_TOPICS if t.name == name)
+
+
+def public_topics_owned_by(owner: str) -> tuple[str, ...]:
+    return tuple(t.name for t in PUBLIC_TOPICS if t.owner == owner)

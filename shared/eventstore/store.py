@@ -36,12 +36,15 @@ class Metadata:
 
 @dataclass(frozen=True)
 class Append:
-    """Events for one stream. expected_version 0 means a new stream; None means no check."""
+    """Events for one stream. expected_version 0 means a new stream; None means no check.
+    occurred_at and causation_id, when set, override the Metadata's for this stream only
+    (one append_many can carry many commands, each caused by its own event)."""
 
     stream_id: str
     expected_version: int | None
     events: Sequence[EventPayload]
     occurred_at: datetime | None = None
+    causation_id: UUID | None = None
 
 
 COLUMNS = ("position, event_id, stream_id, stream_version, event_type, schema_version, "
@@ -120,7 +123,7 @@ class EventStore:
                 cols["occurred_at"].append(a.occurred_at or meta.occurred_at or now)
                 cols["actor"].append(meta.actor)
                 cols["correlation_id"].append(meta.correlation_id)
-                cols["causation_id"].append(meta.causation_id)
+                cols["causation_id"].append(a.causation_id or meta.causation_id)
                 cols["payload"].append(ev.model_dump_json())
             next_version[a.stream_id] = base + len(a.events)
         try:

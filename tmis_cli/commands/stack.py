@@ -27,6 +27,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="start Kafka and PostgreSQL only (run the services yourself, e.g. from an IDE)",
     )
+    up.add_argument(
+        "--secure",
+        action="store_true",
+        help="Kafka with SASL/SCRAM and ACLs, one principal per service "
+        "(same as TMIS_KAFKA_SECURITY=sasl)",
+    )
     up.set_defaults(func=_up)
     down = subparsers.add_parser("down", help="stop the local stack (data is kept)")
     down.set_defaults(func=_down)
@@ -54,7 +60,7 @@ def _stack_errors(stack: ModuleType) -> Iterator[None]:
 def _up(args: argparse.Namespace) -> int:
     stack = _stack()
     with _stack_errors(stack):
-        stack.up(fresh=args.fresh, with_services=not args.infra_only)
+        stack.up(fresh=args.fresh, with_services=not args.infra_only, secure=args.secure or None)
     return 0
 
 
