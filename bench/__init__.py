@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure the services on a real stack; results in bench/results/."""

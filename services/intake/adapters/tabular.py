@@ -1,0 +1,173 @@
+"""CSV and XLSX files of teachers: reading them row by row, and writing the import template.
+
+`open_rows` looks at the content (an XLSX is a ZIP archive; anything else is read as CSV, in
+UTF-8 or, failing that, GB18030 as Excel saves it in China), maps the header row to fields and
+returns an iterator of (row number, field -> cell) that reads lazily: a 50,000-row file is never
+held in memory as rows. A file without the required columns is refused before any row is read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import random
+import zipfile
+from collections.abc import Iterator
+from datetime import date
+from typing import IO, Any
+
+import openpyxl
+from openpyxl.styles import Font
+from openpyxl.utils.exceptions import InvalidFileException
+
+from services.intake.domain.importing import COLUMNS, EXAMPLE_MARK, map_headers
+from services.intake.domain.labels import label
+from shared.contracts.vocabulary import Gender, PostStatus, Stage
+from shared.domain.idnumber import synthetic_id_number
+from shared.errors import Problem, ValidationProblem
+
+Rows = Iterator[tuple[int, dict[str, Any]]]
+_ZIP_MAGIC = b"PK\x03\x04"
+_SNIFF = 64 * 1024
+_FIELD_LIMIT = 64 * 1024
+
+
+def _refuse(msg: str) -> ValidationProblem:
+    return ValidationProblem([Problem("file", msg)])
+
+
+def open_rows(f: IO[bytes]) -> Rows:
+    """The data rows of a CSV or XLSX file (header row mapped, row numbers as a spreadsheet
+    shows them: the header is row 1 when it is the first line)."""
+    head = f.read(len(_ZIP_MAGIC))
+    f.seek(0)
+    if head == _ZIP_MAGIC:
+        return _xlsx_rows(f)
+    return _csv_rows(f)
+
+
+def _encoding(f: IO[bytes]) -> str:
+    sample = f.read(_SNIFF)
+    f.seek(0)
+    if b"\x00" in sample:
+        raise _refuse("the file is neither CSV text nor an XLSX workbook (文件格式不正确)")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def _header(rows: Iterator[tuple[int, list[Any]]]) -> tuple[dict[int, str], int]:
+    for number, cells in rows:
+        if any(c is not None and str(c).strip() for c in cells):
+            mapping, missing = map_headers(list(cells))
+            if missing:
+                raise _refuse(f"the header row (row {number}) lacks the required columns "
+                              f"{', '.join(missing)}; start from `tmis import --template` "
+                              "(缺少必填列，请使用导入模板)")
+            return mapping, number
+    raise _refuse("the file has no header row (文件为空)")
+
+
+def _cells(mapping: dict[int, str], values: list[Any]) -> dict[str, Any]:
+    return {field: values[i] if i < len(values) else None for i, field in mapping.items()}
+
+
+def _csv_rows(f: IO[bytes]) -> Rows:
+    text = io.TextIOWrapper(f, encoding=_encoding(f), errors="replace", newline="")
+    csv.field_size_limit(_FIELD_LIMIT)
+    reader = csv.reader(text)
+    numbered = ((i, list(row)) for i, row in enumerate(_guarded(reader), start=1))
+    mapping, _ = _header(numbered)
+
+    def rows() -> Rows:
+        for number, values in numbered:
+            yield number, _cells(mapping, values)
+
+    return rows()
+
+
+def _guarded(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise _refuse(f"the CSV cannot be read: {exc} (CSV 文件格式错误)") from None
+
+
+def _xlsx_rows(f: IO[bytes]) -> Rows:
+    try:
+        book = openpyxl.load_workbook(f, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise _refuse(f"the XLSX workbook cannot be opened: {exc} (Excel 文件无法打开)") from None
+    sheet = book.worksheets[0]
+    numbered = ((i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True),
+                                                        start=1))
+    try:
+        mapping, _ = _header(numbered)
+    except ValidationProblem:
+        book.close()
+        raise
+
+    def rows() -> Rows:
+        try:
+            for number, values in numbered:
+                yield number, _cells(mapping, values)
+        finally:
+            book.close()
+
+    return rows()
+
+
+# ------------------------------------------------------------------------------ the template
+
+
+def example_row() -> list[str]:
+    """One filled-in row, recognisable as the example (its name starts with 示例)."""
+    born = date(1988, 3, 12)
+    values: dict[str, str] = {
+        "name": f"{EXAMPLE_MARK}-王芳",
+        "id_number": synthetic_id_number(random.Random(2017), "620102", born, Gender.FEMALE),
+        "gender": label(Gender.FEMALE), "birth_date": born.isoformat(), "ethnicity": "汉族",
+        "political_status": "中共党员", "post_status": label(PostStatus.IN_POST),
+        "is_fulltime_teacher": label(True), "stage_taught": label(Stage.PRIMARY),
+        "hire_date": "2009-09-01", "highest_education": "本科",
+        "professional_title": "一级教师", "teacher_qualification": "小学教师资格",
+    }
+    return [values[c.field] for c in COLUMNS]
+
+
+def template_csv() -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([c.title for c in COLUMNS])
+    writer.writerow(example_row())
+    # UTF-8 with a BOM: Excel then shows the Chinese headers correctly.
+    return out.getvalue().encode("utf-8-sig")
+
+
+def template_xlsx() -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "教师信息"
+    sheet.append([c.title for c in COLUMNS])
+    sheet.append(example_row())
+    for i, col in enumerate(COLUMNS, start=1):
+        cell = sheet.cell(row=1, column=i)
+        cell.font = Font(bold=True, color="C00000" if col.required else "000000")
+        letter = cell.column_letter
+        sheet.column_dimensions[letter].width = 22 if col.field == "id_number" else 14
+        if col.field == "id_number":
+            for row in range(2, 2001):  # text, so Excel keeps all 18 digits
+                sheet.cell(row=row, column=i).number_format = "@"
+    notes = book.create_sheet("填写说明")
+    notes.append(["列", "必填", "填写说明"])
+    for col in COLUMNS:
+        notes.append([col.header, "是" if col.required else "否", col.hint])
+    notes.append([])
+    notes.append([f"姓名以“{EXAMPLE_MARK}”开头的行是示例，导入时跳过。"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,1 @@
+"""Intake's entrypoints: the HTTP API (FastAPI) and the restructuring follower (Kafka)."""

@@ -1,0 +1,120 @@
+"""Plumbing the HTTP routes share: the unit of work, commands with Idempotency-Key, limits.
+
+`command` runs a handler in one transaction together with its idempotency record and turns
+the rare transaction-level retry errors of PostgreSQL (deadlock, serialization) into a 409 the
+client can retry. `LimitedRoute` refuses an upload whose declared size is over the limit before
+the body is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from services.intake.adapters.registry_pg import unit_of_work
+from services.intake.config import intake_settings
+from services.intake.service_layer.idempotency import once, request_hash
+from services.intake.service_layer.ports import Registry, StoredResponse, UnitOfWork
+from shared.auth import Principal
+from shared.errors import Conflict, TmisError
+from shared.logging import get_logger
+from shared.runtime import Runtime
+
+log = get_logger(__name__)
+_RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+# Multipart framing around a file: headers, boundaries, the other small fields.
+_ENVELOPE_SLACK = 64 * 1024
+
+
+class PayloadTooLarge(TmisError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(TmisError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no or invalid bearer token"},
+    403: {"description": "outside the caller's role or region (logged)"},
+    404: {"description": "no such school, teacher or document"},
+    409: {"description": "stale expected_version, duplicate person, or state conflict"},
+    422: {"description": "field-level problems: loc says where, msg says what"},
+}
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def uow_factory(request: Request) -> Callable[[], UnitOfWork]:
+    rt = runtime(request)
+    return lambda: unit_of_work(rt.pool, rt.store)
+
+
+def correlation_id(request: Request) -> UUID | None:
+    raw = request.headers.get("x-correlation-id")
+    try:
+        return UUID(raw) if raw else None
+    except ValueError:
+        return None
+
+
+async def transaction(request: Request, fn: Callable[[Registry], Awaitable[Any]]) -> Any:
+    async with uow_factory(request)() as repo:
+        return await fn(repo)
+
+
+async def command(request: Request, who: Principal, key: str | None, body: Any,
+                  run: Callable[[Registry], Awaitable[StoredResponse]]) -> Response:
+    """Run `run` in one transaction, once per Idempotency-Key; the answer as JSON."""
+    fingerprint = request_hash(request.method, request.url.path, body)
+    try:
+        async with uow_factory(request)() as repo:
+            answer, replayed = await once(repo, who, key, fingerprint, lambda: run(repo))
+    except _RETRYABLE as exc:
+        raise Conflict(f"a concurrent change got in the way ({type(exc).__name__}); "
+                       "send the request again") from exc
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    log.info("command", method=request.method, path=request.url.path,
+             status=answer.status_code, replayed=replayed, actor=who.subject)
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
+
+
+def too_large(limit: int, what: str) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the {what} is larger than the limit of {limit} bytes "
+                           f"({limit // (1024 * 1024)} MiB) (文件超过大小限制)")
+
+
+def upload_limit(path: str) -> tuple[int, str] | None:
+    settings = intake_settings()
+    if path.endswith("/documents"):
+        return settings.max_document_bytes, "proof document"
+    if path.endswith("/imports"):
+        return settings.max_import_bytes, "import file"
+    return None
+
+
+class LimitedRoute(APIRoute):
+    """Refuse a POST whose Content-Length says it is too large before reading its body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def limited(request: Request) -> Response:
+            limit = upload_limit(request.url.path) if request.method == "POST" else None
+            declared = request.headers.get("content-length", "")
+            if limit and declared.isdigit() and int(declared) > limit[0] + _ENVELOPE_SLACK:
+                raise too_large(*limit)
+            return await handler(request)
+
+        return limited
