@@ -35,8 +35,12 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy $(MYPY_PATHS)
 
+# Unit + integration share one session (one throwaway Kafka and PostgreSQL); the end-to-end
+# journeys get a session and a stack of their own, so a whole simulated province on the topics
+# does not slow down every fresh consumer group of the integration tests.
 test: lint
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q tests/unit tests/integration
+	if [ -d tests/e2e ]; then $(BIN)/pytest -q tests/e2e; fi
 
 bench: venv
 	$(BIN)/python -m bench

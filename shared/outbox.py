@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -48,8 +49,14 @@ def topic_for_event_type(event_type: str) -> str:
 
 class OutboxRelay:
     def __init__(self, dsn: str, schema: str, source: str, producer: AIOKafkaProducer,
-                 *, batch_size: int = 1000, idle_poll_seconds: float = 1.0) -> None:
+                 *, batch_size: int = 1000, idle_poll_seconds: float = 1.0,
+                 route: Callable[[str], str] = topic_for_event_type,
+                 publish_public: bool = True) -> None:
+        """`route` maps an event type to its topic (the registry's, unless a test sends its
+        events to a topic of its own); `publish_public` adds the public translations."""
         self.dsn = dsn
+        self.route = route
+        self.publish_public = publish_public
         self.schema = checked_schema(schema)
         self.source = source
         self.producer = producer
@@ -108,9 +115,9 @@ class OutboxRelay:
                 ("correlation_id", str(env.correlation_id).encode()),
             ]
             futures.append(await self.producer.send(
-                topic_for_event_type(env.event_type), value=env.to_bytes(),
+                self.route(env.event_type), value=env.to_bytes(),
                 key=env.stream_id.encode(), headers=headers))
-            for msg in _public_messages(env):
+            for msg in _public_messages(env) if self.publish_public else ():
                 futures.append(await self.producer.send(
                     msg.topic, value=msg.value, key=msg.key, headers=list(msg.headers)))
         await asyncio.gather(*futures)

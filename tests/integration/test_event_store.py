@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.contracts.events import TeacherLeft, TeacherRecord, TeacherUpdated
 from shared.contracts.vocabulary import Gender, LeaveReason, PostStatus
@@ -22,7 +23,6 @@ from tests.integration.kafka_tools import read_topic
 
 pytestmark = pytest.mark.integration
 
-TEACHER_TOPIC = "tmis.intake.teacher.v1"
 
 
 def an_update(teacher_id: str, n: int) -> TeacherUpdated:
@@ -42,6 +42,25 @@ async def store_schema(stack_env):
     yield pool, EventStore(schema, "intake")
     await drop_schema(pool, schema)
     await pool.close()
+
+
+@pytest.fixture
+async def private_topic(stack_env):
+    """These events are synthetic (updates of teachers never registered): they go to a topic of
+    the test's own, not to the real teacher topic other tests' services consume."""
+    name = f"test.eventstore.{uuid4().hex[:10]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack_env.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, num_partitions=6, replication_factor=1)])
+    finally:
+        await admin.close()
+    return name
+
+
+def relay(stack_env, store: EventStore, producer, topic: str, **kw) -> OutboxRelay:
+    return OutboxRelay(stack_env.database_url, store.schema, "intake", producer,
+                       route=lambda _type: topic, publish_public=False, **kw)
 
 
 async def test_a_stale_append_is_refused_and_changes_nothing(store_schema):
@@ -86,7 +105,7 @@ async def test_two_writers_racing_on_one_version_leave_exactly_one_event(store_s
 
 
 async def test_twenty_concurrent_writers_each_event_reaches_kafka_once_in_stream_order(
-        store_schema, stack_env):
+        store_schema, stack_env, private_topic):
     pool, store = store_schema
     streams = [f"teacher-{uuid4()}" for _ in range(40)]
     writers, per_writer = 20, 500
@@ -111,13 +130,13 @@ async def test_twenty_concurrent_writers_each_event_reaches_kafka_once_in_stream
     producer = make_producer(stack_env.kafka_bootstrap, "test-relay")
     await producer.start()
     stop = asyncio.Event()
-    relays = [OutboxRelay(stack_env.database_url, store.schema, "intake", producer,
-                          batch_size=300) for _ in range(2)]  # two relays: one leads
+    relays = [relay(stack_env, store, producer, private_topic, batch_size=300)
+              for _ in range(2)]  # two relays: one leads, the other waits as a standby
     relay_tasks = [asyncio.create_task(r.run(stop)) for r in relays]
     try:
         await asyncio.gather(*(writer(w) for w in range(writers)))
         mine = set(streams)
-        kept = await read_topic(stack_env.kafka_bootstrap, TEACHER_TOPIC,
+        kept = await read_topic(stack_env.kafka_bootstrap, private_topic,
                                 keep=lambda e: e.stream_id in mine,
                                 expect=writers * per_writer, timeout=120)
     finally:
@@ -142,12 +161,12 @@ async def test_twenty_concurrent_writers_each_event_reaches_kafka_once_in_stream
 
 
 async def test_a_transaction_that_commits_late_with_a_lower_position_is_still_published(
-        store_schema, stack_env):
+        store_schema, stack_env, private_topic):
     pool, store = store_schema
     early, late = f"teacher-{uuid4()}", f"teacher-{uuid4()}"
     producer = make_producer(stack_env.kafka_bootstrap, "test-relay-late")
     await producer.start()
-    relay = OutboxRelay(stack_env.database_url, store.schema, "intake", producer)
+    late_relay = relay(stack_env, store, producer, private_topic)
     slow: asyncpg.Connection = await pool.acquire()
     try:
         tx = slow.transaction()
@@ -160,14 +179,14 @@ async def test_a_transaction_that_commits_late_with_a_lower_position_is_still_pu
                 Metadata(actor="t"))
         assert slow_event.position < fast_event.position
         async with pool.acquire() as conn:
-            assert await relay.publish_once(conn) == 1  # only the committed, higher one
+            assert await late_relay.publish_once(conn) == 1  # only the committed, higher one
         await tx.commit()
         async with pool.acquire() as conn:
-            assert await relay.publish_once(conn) == 1  # the late, lower one is not skipped
-            assert await relay.publish_once(conn) == 0
+            assert await late_relay.publish_once(conn) == 1  # the late, lower one is not skipped
+            assert await late_relay.publish_once(conn) == 0
     finally:
         await pool.release(slow)
         await producer.stop()
-    kept = await read_topic(stack_env.kafka_bootstrap, TEACHER_TOPIC,
+    kept = await read_topic(stack_env.kafka_bootstrap, private_topic,
                             keep=lambda e: e.stream_id in (early, late), expect=2)
     assert sorted(env.stream_id for _, env in kept) == sorted([early, late])
