@@ -1,0 +1,134 @@
+"""Write bench/results/SUMMARY.md from the JSON each benchmark left in bench/results/."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+def _load(results: Path, name: str) -> dict[str, Any]:
+    path = results / f"{name}.json"
+    if not path.exists():
+        return {}
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _latest(data: dict[str, Any]) -> dict[str, Any]:
+    """Benches that keep labelled runs side by side ("before", "after"): the "after" one."""
+    if "after" in data and isinstance(data["after"], dict):
+        return data["after"]  # type: ignore[no-any-return]
+    labelled = [v for v in data.values() if isinstance(v, dict) and "command" in v]
+    return labelled[-1] if labelled else data
+
+
+def _get(data: Any, *path: str | int) -> Any:
+    for key in path:
+        if isinstance(data, dict):
+            data = data.get(key)  # type: ignore[arg-type]
+        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
+            data = data[key]
+        else:
+            return None
+    return data
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        value = f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+    elif isinstance(value, int):
+        value = f"{value:,}"
+    return f"{value}{unit}"
+
+
+def _ratio(value: Any, limit: Any) -> str:
+    try:
+        return f"{float(value) / float(limit):.0%}"
+    except (TypeError, ValueError, ZeroDivisionError):
+        return "n/a"
+
+
+def write_summary(results: Path, outcomes: dict[str, tuple[int, float]], *,
+                  quick: bool = False) -> Path:
+    machine = _load(results, "machine")
+    intake = _load(results, "intake")
+    review = _latest(_load(results, "review_throughput"))
+    lag = _load(results, "review")
+    reporting = _latest(_load(results, "reporting_throughput"))
+    asof = _load(results, "reporting")
+    orgsync = _load(results, "orgsync")
+    province = _load(results, "province")
+
+    kprod = _get(machine, "kafka_producer", "records_per_s")
+    kcons = _get(machine, "kafka_consumer", "records_per_s")
+    copy = _get(machine, "postgres_copy", "rows_per_s")
+    subs = {s.get("clients"): s for s in intake.get("submissions", [])}
+    rows: list[tuple[str, str, str, str]] = [
+        ("Kafka producer (perf tool, acks=all, idempotent)",
+         _fmt(kprod, " msg/s"), "limit", f"{_fmt(_get(machine, 'message_bytes'))} B messages"),
+        ("Kafka consumer (perf tool)", _fmt(kcons, " msg/s"), "limit", ""),
+        ("PostgreSQL COPY of event rows", _fmt(copy, " rows/s"), "limit", ""),
+    ]
+    for clients in (50, 200):
+        s = subs.get(clients, {})
+        rows.append((f"intake submissions, {clients} clients",
+                     _fmt(s.get("submissions_per_s"), "/s"), _ratio(s.get("submissions_per_s"),
+                                                                   copy),
+                     f"p50 {_fmt(_get(s, 'latency_ms', 'p50'), ' ms')}, "
+                     f"p99 {_fmt(_get(s, 'latency_ms', 'p99'), ' ms')}"))
+    imp = _get(intake, "bulk_import", "first", "rows_per_s")
+    rows.append(("intake bulk import (50,000-row file)", _fmt(imp, " rows/s"), _ratio(imp, copy),
+                 "vs PostgreSQL COPY"))
+    rc = _get(review, "consumer", "events_per_s")
+    rows.append(("review consumer (TeacherRegistered)", _fmt(rc, " events/s"), _ratio(rc, kcons),
+                 "vs Kafka consumer"))
+    rd = _get(review, "decisions", "items_per_s_overall")
+    rows.append(("review decisions (batches of 1,000)", _fmt(rd, " items/s"), _ratio(rd, copy),
+                 "each appends 1-2 events"))
+    rows.append(("review projection lag under load", "", "",
+                 f"p50 {_fmt(_get(lag, 'lag_kafka_to_queue', 'p50_ms'), ' ms')}, "
+                 f"p99 {_fmt(_get(lag, 'lag_kafka_to_queue', 'p99_ms'), ' ms')}"))
+    ra = _get(reporting, "A_schools_and_teachers", "steady_events_per_second")
+    rb = _get(reporting, "B_review_decisions", "steady_events_per_second")
+    rr = _get(reporting, "C_replay", "events_per_second")
+    rows += [
+        ("reporting consumer, teacher events", _fmt(ra, " events/s"), _ratio(ra, kcons),
+         "vs Kafka consumer"),
+        ("reporting consumer, review events", _fmt(rb, " events/s"), _ratio(rb, kcons), ""),
+        ("reporting replay", _fmt(rr, " events/s"), _ratio(rr, kcons), ""),
+        ("reporting stage table as of a date, province scale",
+         _fmt(_get(asof, "latency", "stages_as_of_2017_04_07", "median_s"), " s"), "",
+         f"{_fmt(_get(asof, 'projection', 'teachers'))} teachers"),
+        ("orgsync plan / apply, 400 ops, 10,000 teachers",
+         f"{_fmt(_get(orgsync, 'timings', 'plan_median_s'), ' s')} / "
+         f"{_fmt(_get(orgsync, 'timings', 'apply_s'), ' s')}", "", ""),
+    ]
+    if province:
+        rows.append(("notice province end to end (first submission -> reports correct)",
+                     _fmt(_get(province, "seconds"), " s"), "",
+                     f"{_fmt(_get(province, 'events_per_s'), ' events/s')}"))
+    lines = [
+        "# Benchmark summary",
+        "",
+        f"Written {datetime.now(UTC).isoformat(timespec='seconds')} by `make bench`"
+        f"{' --quick' if quick else ''} on {_fmt(machine.get('cpus'))} cores "
+        f"(load average at the machine bench: {_fmt(machine.get('load_average_1m'))}). "
+        "Every figure comes from the JSON file of its bench in this folder; ratios compare it "
+        "with the machine's own limit measured in the same run on the same broker and server.",
+        "",
+        "| measure | figure | share of limit | note |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
+        "",
+        "| bench | exit | seconds |",
+        "|---|---|---|",
+        *[f"| {n} | {code} | {secs:,.0f} |" for n, (code, secs) in outcomes.items()],
+        "",
+    ]
+    path = results / "SUMMARY.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
