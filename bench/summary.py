@@ -19,7 +19,7 @@ def _load(results: Path, name: str) -> dict[str, Any]:
 def _latest(data: dict[str, Any]) -> dict[str, Any]:
     """Benches that keep labelled runs side by side ("before", "after"): the "after" one."""
     if "after" in data and isinstance(data["after"], dict):
-        return data["after"]  # type: ignore[no-any-return]
+        return data["after"]
     labelled = [v for v in data.values() if isinstance(v, dict) and "command" in v]
     return labelled[-1] if labelled else data
 
@@ -27,7 +27,7 @@ def _latest(data: dict[str, Any]) -> dict[str, Any]:
 def _get(data: Any, *path: str | int) -> Any:
     for key in path:
         if isinstance(data, dict):
-            data = data.get(key)  # type: ignore[arg-type]
+            data = data.get(key)
         elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
             data = data[key]
         else:
