@@ -11,6 +11,21 @@ bridges) and acts province-wide. Tokens are HS256 JWTs signed with TMIS_JWT_SECR
     province_admin region = the province
     query          region = any level; read-only
     service        the province; machine callers
+
+System administrators (系统管理员) manage accounts (intake's /v1/accounts): their own level's
+and the level directly below inside their region. On the data they are read-only, like a query
+account of the same region. A teacher (教师) reads and confirms only their own record, through
+intake's /v1/me routes: every other route refuses a teacher token (403).
+
+    school_sysadmin / county_sysadmin / city_sysadmin / province_sysadmin
+    teacher        claim `teacher` = the teacher_id; no region
+
+Tokens issued at sign-in (intake's POST /v1/auth/login) carry the account id (`acct`) and the
+account's sign-in generation (`av`). `current_principal` asks the service's account gate
+(`runtime.extras["account_gate"]`, see shared/accounts.py) whether that account is still active
+at that generation, on every request: a disabled account is refused at its next request. Tokens
+without `acct` (dev `tmis token`, tests, service-to-service calls) are accepted in dev and test;
+in production only the `service` role may go without an account.
 """
 
 from __future__ import annotations
@@ -18,7 +33,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from uuid import uuid4
 
 import jwt
@@ -35,11 +50,35 @@ class Role(StrEnum):
     PROVINCE_ADMIN = "province_admin"
     QUERY = "query"
     SERVICE = "service"
+    SCHOOL_SYSADMIN = "school_sysadmin"
+    COUNTY_SYSADMIN = "county_sysadmin"
+    CITY_SYSADMIN = "city_sysadmin"
+    PROVINCE_SYSADMIN = "province_sysadmin"
+    TEACHER = "teacher"
+
+
+SYSADMIN_ROLES = frozenset({Role.SCHOOL_SYSADMIN, Role.COUNTY_SYSADMIN, Role.CITY_SYSADMIN,
+                            Role.PROVINCE_SYSADMIN})
+# Roles that never change data: they read their region (a teacher reads nothing here).
+READ_ONLY_ROLES = SYSADMIN_ROLES | {Role.QUERY, Role.TEACHER}
 
 
 class Unauthenticated(TmisError):
     status_code = 401
     code = "unauthenticated"
+
+
+class AccountDisabled(Unauthenticated):
+    """The token names an account that is disabled, or that signed in anew since (a new
+    password, a handover): the holder signs in again, or asks their manager."""
+
+    code = "account_disabled"
+
+
+class AccountGate(Protocol):
+    """Is this account still active at this sign-in generation? (shared/accounts.py)"""
+
+    async def is_active(self, account_id: str, version: int) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -58,19 +97,28 @@ class Principal:
     school_code: str | None = None
     county_code: str | None = None
     city_code: str | None = None
+    account_id: str | None = None
+    account_version: int | None = None
+    teacher_id: str | None = None
 
     @property
     def can_write(self) -> bool:
-        return self.role is not Role.QUERY
+        return self.role not in READ_ONLY_ROLES
 
     @property
     def province_wide(self) -> bool:
-        return self.role in (Role.PROVINCE_ADMIN, Role.SERVICE) or (
+        return self.role in (Role.PROVINCE_ADMIN, Role.SERVICE, Role.PROVINCE_SYSADMIN) or (
             self.role is Role.QUERY and not (self.school_code or self.county_code
                                              or self.city_code))
 
+    @property
+    def is_sysadmin(self) -> bool:
+        return self.role in SYSADMIN_ROLES
+
     def covers(self, region: Region) -> bool:
         """Is `region` (a school, a county or a city) inside this principal's region?"""
+        if self.role is Role.TEACHER:
+            return False  # a teacher's only region is their own record (/v1/me)
         if self.province_wide:
             return True
         if self.school_code:
@@ -83,6 +131,9 @@ class Principal:
 
     def require(self, region: Region, *, write: bool = False) -> None:
         if write and not self.can_write:
+            if self.is_sysadmin:
+                raise Forbidden(f"{self.role} accounts manage accounts and are read-only on "
+                                "the data (系统管理员不录入、不审核数据)")
             raise Forbidden(f"{self.role} accounts are read-only")
         if not self.covers(region):
             raise Forbidden(f"{self.role} {self._where()} may not act on {_describe(region)}")
@@ -105,23 +156,32 @@ def _describe(region: Region) -> str:
 
 def mint_token(settings: Settings, role: Role | str, *, subject: str | None = None,
                school_code: str | None = None, county_code: str | None = None,
-               city_code: str | None = None, ttl_seconds: int | None = None) -> str:
+               city_code: str | None = None, ttl_seconds: int | None = None,
+               account_id: str | None = None, account_version: int | None = None,
+               teacher_id: str | None = None) -> str:
     role = Role(role)
     _check_shape(role, school_code, county_code, city_code)
+    if role is Role.TEACHER and not teacher_id:
+        raise ValueError("a teacher token needs a teacher id")
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": subject or f"{role}:{school_code or county_code or city_code or 'province'}",
         "role": role.value, "iat": now, "exp": now + (ttl_seconds or settings.jwt_ttl_seconds),
         "jti": str(uuid4()),
     }
-    for k, v in (("school", school_code), ("county", county_code), ("city", city_code)):
+    for k, v in (("school", school_code), ("county", county_code), ("city", city_code),
+                 ("acct", account_id), ("teacher", teacher_id)):
         if v:
             claims[k] = v
+    if account_id:
+        claims["av"] = int(account_version or 1)
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
 def _check_shape(role: Role, school: str | None, county: str | None, city: str | None) -> None:
-    need = {Role.SCHOOL_ADMIN: "school", Role.COUNTY_ADMIN: "county", Role.CITY_ADMIN: "city"}
+    need = {Role.SCHOOL_ADMIN: "school", Role.COUNTY_ADMIN: "county", Role.CITY_ADMIN: "city",
+            Role.SCHOOL_SYSADMIN: "school", Role.COUNTY_SYSADMIN: "county",
+            Role.CITY_SYSADMIN: "city"}
     given = {"school": school, "county": county, "city": city}
     if role in need and not given[need[role]]:
         raise ValueError(f"a {role} token needs a {need[role]} code")
@@ -131,11 +191,16 @@ def decode_token(settings: Settings, token: str) -> Principal:
     try:
         claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"])
         role = Role(claims["role"])
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        version = claims.get("av")
+        account_version = int(version) if version is not None else None
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         raise Unauthenticated(f"invalid token: {exc}") from None
+    if role is Role.TEACHER and not claims.get("teacher"):
+        raise Unauthenticated("invalid token: a teacher token without a teacher id")
     return Principal(subject=str(claims.get("sub", "")), role=role,
                      school_code=claims.get("school"), county_code=claims.get("county"),
-                     city_code=claims.get("city"))
+                     city_code=claims.get("city"), account_id=claims.get("acct"),
+                     account_version=account_version, teacher_id=claims.get("teacher"))
 
 
 def _settings_of(request: Request) -> Settings:
@@ -143,13 +208,48 @@ def _settings_of(request: Request) -> Settings:
     return runtime.settings if runtime is not None else load_settings()
 
 
-async def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the caller, from `Authorization: Bearer <jwt>`; 401 without one."""
+def _gate_of(request: Request) -> AccountGate | None:
+    runtime = getattr(request.app.state, "runtime", None)
+    gate: AccountGate | None = (runtime.extras.get("account_gate") if runtime is not None
+                                else None)
+    return gate
+
+
+async def authenticated(request: Request) -> Principal:
+    """The caller, from `Authorization: Bearer <jwt>`, whatever its role (teachers included);
+    401 without a token, with an invalid one, or for a disabled account."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
-    return decode_token(_settings_of(request), token.strip())
+    settings = _settings_of(request)
+    principal = decode_token(settings, token.strip())
+    if principal.account_id is None:
+        if settings.env == "production" and principal.role is not Role.SERVICE:
+            raise Unauthenticated("this token names no account; in production sign in "
+                                  "(POST /v1/auth/login) for a token (请登录)")
+        return principal
+    gate = _gate_of(request)
+    if gate is None:
+        if settings.env == "production":
+            raise Unauthenticated("this service cannot check accounts (no account gate)")
+        return principal
+    if not await gate.is_active(principal.account_id, principal.account_version or 0):
+        raise AccountDisabled("account disabled, or signed in anew since this token was issued "
+                              "(账号已停用或登录已失效，请重新登录)")
+    return principal
+
+
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the caller, from `Authorization: Bearer <jwt>`; 401 without one.
+    Teacher tokens are refused here (403): they are good on the self-service routes only."""
+    principal = await authenticated(request)
+    if principal.role is Role.TEACHER:
+        raise Forbidden("teacher accounts see only their own record: GET /v1/me/record "
+                        "(教师账号只能查看本人信息)")
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+AnyPrincipal = Annotated[Principal, Depends(authenticated)]
+"""Every signed-in caller, teachers too (intake's /v1/me routes)."""

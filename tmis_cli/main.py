@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "stack",
     "contracts",
     "intake",  # tmis token, tmis import
+    "account",  # tmis account create|list|disable|enable|reset-password|handover|audit
     "orgsync",
     "report",
     "baseline",

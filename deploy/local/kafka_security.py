@@ -62,12 +62,14 @@ TOOL_TIMEOUT = 180
 
 # The topics each service's projections (and replays) read; the topics it writes come from the
 # registry (owner) plus its public topics and the dead-letter topic.
+# Every service but intake also reads the account topic: its token gate (shared/accounts.py).
 SERVICE_READS: dict[str, tuple[str, ...]] = {
     "intake": ("tmis.orgsync.restructuring.v1",),
-    "review": ("tmis.intake.school.v1", "tmis.intake.teacher.v1"),
-    "orgsync": ("tmis.intake.school.v1", "tmis.intake.teacher.v1"),
+    "review": ("tmis.intake.school.v1", "tmis.intake.teacher.v1", "tmis.intake.account.v1"),
+    "orgsync": ("tmis.intake.school.v1", "tmis.intake.teacher.v1", "tmis.intake.account.v1"),
     "reporting": ("tmis.intake.school.v1", "tmis.intake.teacher.v1", "tmis.review.decision.v1",
-                  "tmis.orgsync.restructuring.v1", "tmis.reporting.baseline.v1"),
+                  "tmis.orgsync.restructuring.v1", "tmis.reporting.baseline.v1",
+                  "tmis.intake.account.v1"),
 }
 
 SECURE_SERVER_PROPERTIES = """\

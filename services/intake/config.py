@@ -17,6 +17,16 @@ class IntakeSettings(BaseSettings):
     max_document_bytes: int = Field(5 * MiB, description="largest proof document accepted")
     max_import_bytes: int = Field(64 * MiB, description="largest import file accepted")
     import_batch_size: int = Field(1000, ge=1, le=10000, description="rows per transaction")
+    signin_token_ttl_seconds: int = Field(30 * 60, ge=60, le=24 * 3600,
+                                          description="lifetime of a token issued at sign-in")
+    signin_max_failures: int = Field(5, ge=1, description="failures in a row before a lock")
+    signin_lock_seconds: float = Field(15 * 60, gt=0, description="how long a lock lasts")
+    signin_delay_base_seconds: float = Field(0.2, ge=0, description="first failure's delay")
+    signin_delay_cap_seconds: float = Field(2.0, ge=0, description="longest failure delay")
+    argon2_time_cost: int | None = Field(None, ge=1, description="argon2id passes (default: "
+                                                                  "OWASP's 2)")
+    argon2_memory_kib: int | None = Field(None, ge=8, description="argon2id memory in KiB "
+                                                                   "(default: OWASP's 19456)")
 
 
 @lru_cache(maxsize=1)

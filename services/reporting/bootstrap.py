@@ -16,8 +16,17 @@ from shared.runtime import Runtime, ServiceSpec
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
 
+# Members of reporting's one consumer group in this process. Kafka splits the partitions
+# between them and each applies its own batches, so while one waits for PostgreSQL the other
+# parses and folds: on two cores about half again the events per second of a single member.
+# Safe because the projection is a function of the set of events, not of their order, and
+# writers of one entity are serialised by its advisory lock (taken in one global order).
+# They share the projection's name, hence its group and its processed-event record.
+GROUP_MEMBERS = 2
+
+
 def projections(runtime: Runtime) -> Sequence[Projection]:
-    return [ReportingProjection(runtime.store.schema)]
+    return [ReportingProjection(runtime.store.schema) for _ in range(GROUP_MEMBERS)]
 
 
 async def on_start(runtime: Runtime) -> None:
@@ -28,7 +37,7 @@ async def on_start(runtime: Runtime) -> None:
 SPEC = ServiceSpec(
     name="reporting", schema="reporting", migrations_dir=MIGRATIONS, writes_events=True,
     projections=projections, routers=(api.router, dashboard.router), on_start=on_start,
-    consumer_batch=1000,
+    consumer_batch=2000,
     description="Materialised comparison views the department publishes: stage table, region "
                 "tables, findings, three-way comparison, sign-offs, confirmation tables; as of "
                 "any date.",

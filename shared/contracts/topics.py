@@ -24,6 +24,9 @@ TOPICS: tuple[Topic, ...] = (
           "School registry: registered, changed, closed."),
     Topic("tmis.intake.teacher.v1", "intake", ("teacher",), "teacher-<teacher_id>",
           "Teacher records: registered, updated, transferred, returned to post, left."),
+    Topic("tmis.intake.account.v1", "intake", ("account",), "account-<account_id>",
+          "Accounts (internal): created, disabled, handed over, sign-in locks; teachers' "
+          "credentials, confirmations and flags. Every service follows it for its token gate."),
     Topic("tmis.review.decision.v1", "review", ("review", "spotcheck"), "review-<teacher_id>",
           "Review decisions at school and county level; spot-check samples."),
     Topic("tmis.orgsync.restructuring.v1", "orgsync", ("restructuring",), "batch-<batch_id>",

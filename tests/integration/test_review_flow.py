@@ -84,12 +84,13 @@ class IntakeLike:
                                                     county_code=county, city_code=CITY)))
         return code
 
-    async def teacher(self, school: str) -> tuple[str, Envelope]:
+    async def teacher(self, school: str, record: dict[str, Any] | None = None
+                      ) -> tuple[str, Envelope]:
         tid = str(uuid4())
-        record = TeacherRecord.model_validate(a_record(self.rng))
-        self.records[tid] = record
+        parsed = TeacherRecord.model_validate(record or a_record(self.rng))
+        self.records[tid] = parsed
         [env] = await self.append(f"teacher-{tid}", TeacherRegistered(
-            teacher_id=tid, school_code=school, record=record, completeness=1.0))
+            teacher_id=tid, school_code=school, record=parsed, completeness=1.0))
         return tid, env
 
     async def update(self, tid: str, school: str, **changes: Any) -> Envelope:
@@ -411,3 +412,83 @@ async def test_tmis_replay_review_rebuilds_through_the_command_line(env: Env):
         after = await projection.snapshot(conn, teacher_ids=env.teachers,
                                           school_codes=env.schools)
     assert after == before
+
+
+async def _stream(env: Env, tid: str) -> list[Envelope]:
+    async with env.svc.runtime.pool.acquire() as conn, conn.transaction():
+        return await env.svc.runtime.store.load(conn, f"review-{tid}")
+
+
+async def test_a_mixed_batch_gives_one_result_per_item_and_appends_only_the_valid_ones(env: Env):
+    school, other = await env.school(COUNTY_A), await env.school(COUNTY_A)
+    good = [await env.teacher(school) for _ in range(3)]
+    stale = await env.teacher(school)
+    foreign = await env.teacher(other)
+    bad_record = a_record(env.intake.rng, hire_date="1970-01-01")  # hired before 18: hard
+    blocked, _ = await env.intake.teacher(school, record=bad_record)
+    for tid in (*good, stale, foreign, blocked):
+        await env.wait(tid, status="submitted")
+    await env.intake.update(stale, school, highest_education="硕士")
+    await env.wait(stale, record_version=2)
+    unknown = str(uuid4())
+    items = [good[0], stale, foreign, good[1], blocked, unknown, good[2]]
+    body = {"decisions": [{"teacher_id": t, "record_version": 1, "decision": "approve"}
+                          for t in items]}
+    body["decisions"][-1].update(decision="reject", reason="照片不清")
+    r = await env.svc.client.post("/v1/decisions", headers=env.school_admin(school, COUNTY_A),
+                                  json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert [(x["teacher_id"], x["status"], x["outcome"]) for x in out["results"]] == [
+        (good[0], 200, "approved"), (stale, 409, "stale_record"), (foreign, 403, "forbidden"),
+        (good[1], 200, "approved"), (blocked, 422, "checks_failed"), (unknown, 404, "not_found"),
+        (good[2], 200, "rejected")]
+    assert (out["approved"], out["rejected"], out["failed"]) == (2, 1, 4)
+    assert [len(await _stream(env, t)) for t in items] == [1, 0, 0, 1, 0, 0, 1]
+    assert [(await env.state(t))["status"] for t in (*good, stale, foreign, blocked)] == [
+        "school_approved", "school_approved", "rejected", "submitted", "submitted", "submitted"]
+
+
+async def test_a_service_account_records_decisions_in_business_time(env: Env):
+    school = await env.school(COUNTY_B)
+    tids = [await env.teacher(school) for _ in range(2)]
+    for tid in tids:
+        await env.wait(tid, status="submitted")
+    robot = env.svc.auth("service")
+    r = await env.svc.client.post("/v1/decisions", headers=robot, json={
+        "occurred_at": "2017-03-15T09:00:00+08:00", "decisions": [
+            {"teacher_id": t, "record_version": 1, "decision": "approve", "level": "school"}
+            for t in tids]})
+    assert r.status_code == 200 and r.json()["approved"] == 2, r.text
+    r = await env.svc.client.post(f"/v1/teachers/{tids[0]}/decisions", headers=robot, json={
+        "record_version": 1, "decision": "approve", "occurred_at": "2017-04-01T10:00:00+08:00"})
+    assert r.status_code == 200 and r.json()["review_status"] == "county_approved", r.text
+    march, april = "2017-03-15T01:00:00+00:00", "2017-04-01T02:00:00+00:00"
+    stream = await _stream(env, tids[0])
+    assert [(e.event_type, e.occurred_at.isoformat()) for e in stream] == [
+        ("RecordApproved", march), ("RecordApproved", april), ("ReviewCompleted", april)]
+    page = await env.state(tids[0])
+    assert (page["school_approved_at"], page["county_approved_at"]) == (
+        march.replace("+00:00", "Z"), april.replace("+00:00", "Z"))
+    published = await read_topic(env.settings.kafka_bootstrap, "tmis.review.decision.v1",
+                                 keep=lambda e: e.stream_id == f"review-{tids[0]}", expect=3)
+    assert [e.occurred_at.isoformat() for _, e in published] == [march, april, april]
+
+
+async def test_a_school_administrator_may_not_date_decisions(env: Env):
+    school = await env.school(COUNTY_B)
+    tid = await env.teacher(school)
+    await env.wait(tid, status="submitted")
+    head = env.school_admin(school, COUNTY_B)
+    r = await env.svc.client.post("/v1/decisions", headers=head, json={
+        "occurred_at": "2017-03-15T09:00:00+08:00",
+        "decisions": [{"teacher_id": tid, "record_version": 1, "decision": "approve"}]})
+    assert r.status_code == 403 and "occurred_at" in r.json()["message"], r.text
+    r = await env.svc.client.post(f"/v1/teachers/{tid}/decisions", headers=head, json={
+        "record_version": 1, "decision": "approve", "occurred_at": "2017-03-15T09:00:00+08:00"})
+    assert r.status_code == 403, r.text
+    r = await env.svc.client.post(f"/v1/teachers/{tid}/decisions", headers=env.svc.auth(
+        "service"), json={"record_version": 1, "decision": "approve",
+                          "occurred_at": "2017-03-15T09:00:00"})
+    assert r.status_code == 422 and "offset" in r.text, r.text  # no time zone: ambiguous
+    assert await _stream(env, tid) == [] and (await env.state(tid))["status"] == "submitted"

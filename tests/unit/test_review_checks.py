@@ -77,3 +77,20 @@ def test_the_same_person_active_elsewhere_is_a_warning_naming_where():
     check = same_person_check([("t-2", "6201020001")])
     assert (check.passed, check.severity) == (False, "warning")
     assert "6201020001" in check.message
+
+
+def test_the_stored_failures_complete_to_every_check_run():
+    from services.review.domain.checks import catalogue, complete, failures
+
+    rng = random.Random(11)
+    for seed in range(200):
+        record = a_record(random.Random(seed))
+        for field in rng.sample(sorted(record), rng.randrange(0, 4)):
+            record[field] = rng.choice([None, "", "1970-01-01", "female", "x"])
+        for needs_proof in (False, True):
+            proof = None if rng.random() < 0.5 else {"sha256": "a" * 64}
+            checks = run_checks(record, needs_proof=needs_proof, proof=proof,
+                                as_of=date(2017, 3, 1))
+            assert [(c.check, c.severity) for c in checks] == list(catalogue(needs_proof))
+            assert complete(failures(checks), needs_proof) == checks
+            assert complete(checks, needs_proof) == checks  # a full list stored earlier

@@ -3,6 +3,7 @@ depends on the set of facts only (not on their order, not on duplicates)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -270,3 +271,36 @@ def test_a_return_to_post_brings_the_teacher_back_for_review_with_its_proof():
     assert (item.active, item.kind, item.status, item.record_version, item.school_code) == (
         True, Kind.RETURN_TO_POST, Status.SUBMITTED, v, "S3")
     assert item.proof == PROOF and not item.hard_failures
+
+
+def test_applying_one_more_decision_to_an_item_equals_deriving_it_again():
+    from services.review.domain.model import apply_decision
+
+    rng = random.Random(2017)
+    checked = 0
+    for seed in range(300):
+        h = History(seed)
+        h.register("S1")
+        for _ in range(rng.randrange(0, 3)):
+            change = rng.randrange(3)
+            if change == 0:
+                h.update("S1", professional_title=rng.choice(["一级", "二级"]))
+            elif change == 1:
+                h.transfer("S1", "S2", PROOF if rng.random() < 0.7 else None)
+            else:
+                h.reassign("S1", "S3")
+            if rng.random() < 0.5:
+                h.approve_fully(len(h.facts))
+        for _ in range(rng.randrange(0, 4)):
+            before = h.state()
+            if before.status is Status.REJECTED:
+                break
+            level = rng.choice([ReviewLevel.SCHOOL, ReviewLevel.COUNTY])
+            approved = rng.random() < 0.8
+            h.decide(before.record_version, level, approved, "" if approved else "不全")
+            # business time: a decision may be dated before the ones already recorded
+            h.decisions[-1] = dataclasses.replace(
+                h.decisions[-1], decided_at=T0 + timedelta(days=rng.randrange(60)))
+            assert apply_decision(before, h.decisions[-1]) == h.state()
+            checked += 1
+    assert checked > 300

@@ -29,7 +29,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def register(subparsers: Any) -> None:
-    token = subparsers.add_parser("token", help="mint a dev bearer token (JWT) for a role")
+    token = subparsers.add_parser(
+        "token", help="DEV ONLY: mint a bearer token (JWT) for a role, naming no account; "
+                      "refused when TMIS_ENV=production (real users sign in: tmis account, "
+                      "POST /v1/auth/login)")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     where = token.add_mutually_exclusive_group()
     where.add_argument("--school", help="school code (school_admin)")

@@ -31,7 +31,9 @@ async def read_document(repo: Registry, who: Principal, sha256: str) -> tuple[Do
     doc = await repo.document(sha256)
     if doc is None:
         raise NotFound(f"no document {sha256}")
-    if not who.province_wide or who.role is Role.QUERY:
+    # read-only accounts (query, system administrators) are not reviewers, province-wide
+    # or not
+    if not who.province_wide or not who.can_write:
         if who.role not in REVIEWER_ROLES:
             raise Forbidden(f"{who.role} accounts do not read proof documents; reviewers do")
         used_at = [await repo.school(code) for code in await repo.document_schools(sha256)]

@@ -26,6 +26,7 @@ from shared.contracts.events import (
     SchoolRegistered,
     TeacherLeft,
     TeacherReassigned,
+    TeacherRecord,
     TeacherRegistered,
     TeacherReturnedToPost,
     TeacherTransferred,
@@ -42,11 +43,14 @@ TEACHER_EVENTS = ("TeacherRegistered", "TeacherUpdated", "TeacherTransferred",
 
 @dataclass(frozen=True)
 class EntityFact:
-    """Which timeline an event belongs to, and what it says."""
+    """Which timeline an event belongs to, and what it says. `record` is the teacher's core
+    record itself, kept with the fact for the confirmation table (stored under the fact's
+    "record" key); counting never reads it."""
 
     kind: str  # "school" | "teacher"
     entity_id: str
     fact: Fact
+    record: TeacherRecord | None = None
 
 
 def fact_of(payload: EventPayload, stream_version: int) -> EntityFact | None:
@@ -68,9 +72,7 @@ def fact_of(payload: EventPayload, stream_version: int) -> EntityFact | None:
                 "type": payload.event_type, "school_code": payload.school_code,
                 "in_post": r.post_status == PostStatus.IN_POST,
                 "is_fulltime": r.is_fulltime_teacher, "completeness": payload.completeness,
-                "record_version": stream_version,
-                # the core record itself, for the confirmation table (not used by counting)
-                "record": r.model_dump(mode="json")})
+                "record_version": stream_version}, record=r)
         case TeacherTransferred():
             return EntityFact("teacher", payload.teacher_id, {
                 "type": "TeacherTransferred", "school_code": payload.to_school_code,
@@ -181,8 +183,16 @@ class Version:
 def versions_of(kind: str, timeline: list[tuple[tuple[Any, ...], Fact]]) -> list[Version]:
     """Fold a whole timeline (facts sorted by their key, whose first item is occurred_at) into
     versions; facts at the same instant make one version, so no interval is empty."""
-    out: list[Version] = []
-    state: Any = initial(kind)
+    return extend_versions(kind, None, timeline)
+
+
+def extend_versions(kind: str, current: Version | None,
+                    timeline: list[tuple[tuple[Any, ...], Fact]]) -> list[Version]:
+    """Fold facts that all sort after `current` (an entity's latest version, None for a new
+    entity) onto it: `current` itself, changed in place when a fact shares its instant, then the
+    versions the facts open. Folding facts one at a time in order gives the same versions."""
+    out: list[Version] = [current] if current is not None else []
+    state: Any = current.state if current is not None else initial(kind)
     for key, fact in timeline:
         state = fold(kind, state, fact)
         if out and out[-1].valid_from == key[0]:

@@ -3,7 +3,8 @@
 The log is every topic reporting reads, its own included (baselines, sign-offs, confirmation
 tables are applied from Kafka like everything else), read from offset 0 up to the end offsets
 taken right after the truncation, by a group-less consumer, through the very IdempotentConsumer
-and ReportingProjection the live service runs.
+and ReportingProjection the live service runs (`apply_batch`: set-based, `--batch` events per
+transaction).
 
 Why rebuilding in place, even online, gives the live state: the projection is a function of the
 *set* of events (timelines are ordered by business time, not arrival; every other table is keyed
@@ -21,10 +22,11 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services.reporting.adapters.projection_store import ProjectionStore
 from services.reporting.bootstrap import MIGRATIONS
@@ -53,12 +55,18 @@ class ReplayStats:
 
 
 async def rebuild(settings: Settings, schema: str = "reporting", *,
-                  batch_size: int = 2000, topics: Sequence[str] = TOPICS) -> ReplayStats:
-    """Truncate reporting's projection in `schema` and rebuild it from the Kafka log."""
-    pool = await create_pool(settings.database_url, max_size=3)
+                  batch_size: int = 2000, workers: int = 2,
+                  topics: Sequence[str] = TOPICS) -> ReplayStats:
+    """Truncate reporting's projection in `schema` and rebuild it from the Kafka log.
+
+    `workers` transactions apply batches at once (each on its own connection), so PostgreSQL
+    works on one while Python parses and folds the next: the result does not depend on which
+    batch lands first (see the module's docstring)."""
+    pool = await create_pool(settings.database_url, max_size=workers + 1)
     producer = make_producer(settings.kafka_bootstrap, "tmis-reporting-replay")
     projection = ReportingProjection(schema)
-    consumer = IdempotentConsumer(pool, schema, projection, producer)
+    consumers = [IdempotentConsumer(pool, schema, projection, producer)
+                 for _ in range(max(1, workers))]
     stats = ReplayStats()
     try:
         await apply_migrations(pool, schema, [EVENTSTORE_MIGRATIONS, MIGRATIONS])
@@ -67,9 +75,9 @@ async def rebuild(settings: Settings, schema: str = "reporting", *,
         async with pool.acquire() as conn, conn.transaction():
             await ProjectionStore(schema).truncate(conn, projection.name)
         started = time.perf_counter()
-        await _read_log(settings.kafka_bootstrap, topics, consumer, stats, batch_size)
+        await _read_log(settings.kafka_bootstrap, topics, consumers, stats, batch_size)
         stats.seconds = round(time.perf_counter() - started, 3)
-        stats.applied = consumer.applied
+        stats.applied = sum(c.applied for c in consumers)
         log.info("reporting_rebuilt", schema=schema, **stats.as_dict())
         return stats
     finally:
@@ -77,13 +85,24 @@ async def rebuild(settings: Settings, schema: str = "reporting", *,
         await pool.close()
 
 
-async def _read_log(bootstrap: str, topics: Sequence[str], consumer: IdempotentConsumer,
+async def _read_log(bootstrap: str, topics: Sequence[str], consumers: list[IdempotentConsumer],
                     stats: ReplayStats, batch_size: int) -> None:
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                               enable_auto_commit=False, auto_offset_reset="earliest",
                               client_id=f"tmis-reporting-replay-{uuid4().hex[:6]}",
                               max_partition_fetch_bytes=8 * 1024 * 1024)
+    # Chunks of records go to the workers through a short queue: reading stays at most a
+    # chunk per worker ahead of applying.
+    chunks: asyncio.Queue[Sequence[ConsumerRecord[Any, Any]] | None] = \
+        asyncio.Queue(maxsize=len(consumers))
+
+    async def work(consumer: IdempotentConsumer) -> None:
+        while (chunk := await chunks.get()) is not None:
+            await _apply(consumer, chunk)
+            stats.messages += len(chunk)
+
     await reader.start()
+    working = [asyncio.create_task(work(c)) for c in consumers]
     try:
         tps = []
         for topic in topics:
@@ -103,18 +122,35 @@ async def _read_log(bootstrap: str, topics: Sequence[str], consumer: IdempotentC
             for tp, recs in fetched.items():
                 records += [r for r in recs if r.offset < ends[tp]]
             for i in range(0, len(records), batch_size):
-                chunk = records[i:i + batch_size]
-                await _apply(consumer, chunk)
-                stats.messages += len(chunk)
+                await _hand_over(chunks, records[i:i + batch_size], working)
             for tp in list(remaining):
                 if await reader.position(tp) >= ends[tp]:
                     remaining.discard(tp)
+        for _ in working:
+            await _hand_over(chunks, None, working)
+        await asyncio.gather(*working)
     finally:
+        for task in working:
+            task.cancel()
         await reader.stop()
 
 
+async def _hand_over(chunks: asyncio.Queue[Any], chunk: Any,
+                     working: list[asyncio.Task[None]]) -> None:
+    """Queue a chunk for the workers; if one of them failed meanwhile, raise its error
+    instead of waiting for room that would never come."""
+    put = asyncio.ensure_future(chunks.put(chunk))
+    await asyncio.wait([put, *working], return_when=asyncio.FIRST_COMPLETED)
+    if not put.done():
+        put.cancel()
+    for task in working:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            task.result()  # re-raises the worker's error
+
+
 async def _apply(consumer: IdempotentConsumer, records: Sequence[object]) -> None:
-    # The live consumer may hold some of the same entities' locks: PostgreSQL breaks the rare
+    # Both sides take their entity locks in one global order, but the live consumer may be
+    # recording the same event ids in processed_events: PostgreSQL breaks such a rare
     # deadlock by failing one side, and ours retries the (idempotent) batch.
     for attempt in range(1, 6):
         try:
@@ -135,9 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--schema", default="reporting",
                         help="reporting's schema (default: reporting)")
     parser.add_argument("--batch", type=int, default=2000, help="events per transaction")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="transactions applying batches at once (default: 2)")
     args = parser.parse_args(argv)
     settings = load_settings()
     configure_logging("reporting-replay", settings.log_level)
-    stats = asyncio.run(rebuild(settings, args.schema, batch_size=args.batch))
+    stats = asyncio.run(rebuild(settings, args.schema, batch_size=args.batch,
+                                workers=args.workers))
     print(json.dumps(stats.as_dict(), ensure_ascii=False))
     return 0

@@ -79,6 +79,12 @@ class ReviewQueries:
             f"FROM {self.schema}.items i LEFT JOIN {self.schema}.schools s USING (school_code) "
             "WHERE i.teacher_id = $1", teacher_id)
 
+    async def items(self, conn: asyncpg.Connection, teacher_ids: Sequence[str]
+                    ) -> list[asyncpg.Record]:
+        return list(await conn.fetch(
+            f"SELECT * FROM {self.schema}.items WHERE teacher_id = ANY($1::text[])",
+            list(teacher_ids)))
+
     async def same_person(self, conn: asyncpg.Connection, teacher_id: str
                           ) -> list[tuple[str, str]]:
         """(teacher_id, school_code) of other active records of the same person."""
@@ -98,6 +104,15 @@ class ReviewQueries:
             return None
         return Region(school_code=school_code, county_code=row["county_code"],
                       city_code=row["city_code"])
+
+    async def regions_of(self, conn: asyncpg.Connection, school_codes: Sequence[str]
+                         ) -> dict[str, Region]:
+        rows = await conn.fetch(
+            f"SELECT school_code, county_code, city_code FROM {self.schema}.schools "
+            "WHERE school_code = ANY($1::text[])", list(school_codes))
+        return {r["school_code"]: Region(school_code=r["school_code"],
+                                         county_code=r["county_code"],
+                                         city_code=r["city_code"]) for r in rows}
 
     async def county_region(self, conn: asyncpg.Connection, county_code: str) -> Region:
         """A county with its city: from the school registry, else the divisions table."""

@@ -1,20 +1,22 @@
 """The PostgreSQL unit of work of the decision handlers: one transaction in which a decision
-is appended to review's event store (and outbox) and applied to the projection."""
+(or a chunk of a batch: `lock_items`, `regions_of`, `record_many`, each one statement or two
+for any number of teachers) is appended to review's event store (and outbox) and applied to
+the projection."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 import asyncpg
 
 from services.review.adapters.projection_store import ProjectionStore, item_from_row
 from services.review.adapters.queries import ReviewQueries
-from services.review.domain.model import ReviewItem
+from services.review.domain.model import ReviewItem, Status
 from shared.auth import Region
 from shared.contracts.base import EventPayload
 from shared.contracts.envelope import Envelope
-from shared.eventstore.store import EventStore, Metadata, UnitOfWork
+from shared.eventstore.store import Append, EventStore, Metadata, UnitOfWork
 
 
 class PgReviewUnitOfWork:
@@ -44,8 +46,16 @@ class PgReviewUnitOfWork:
         row = await self.queries.item(self.conn, teacher_id)
         return item_from_row(row) if row else None
 
+    async def lock_items(self, teacher_ids: Sequence[str]) -> dict[str, ReviewItem]:
+        await self.projection.lock(self.conn, teacher_ids)
+        return {r["teacher_id"]: item_from_row(r)
+                for r in await self.queries.items(self.conn, teacher_ids)}
+
     async def region_of(self, school_code: str) -> Region | None:
         return await self.queries.region_of(self.conn, school_code)
+
+    async def regions_of(self, school_codes: Sequence[str]) -> dict[str, Region]:
+        return await self.queries.regions_of(self.conn, school_codes)
 
     async def county_region(self, county_code: str) -> Region:
         return await self.queries.county_region(self.conn, county_code)
@@ -56,8 +66,24 @@ class PgReviewUnitOfWork:
     async def stream_version(self, stream_id: str) -> int:
         return await self.store.version(self.conn, stream_id)
 
+    async def stream_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        rows = await self.conn.fetch(
+            f"SELECT stream_id, max(stream_version) AS v FROM {self.store.schema}.events "
+            "WHERE stream_id = ANY($1::text[]) GROUP BY stream_id", list(stream_ids))
+        return {r["stream_id"]: r["v"] for r in rows}
+
+    async def statuses(self, teacher_ids: Sequence[str]) -> dict[str, Status]:
+        return {t: Status(s) for t, s in
+                (await self.queries.statuses(self.conn, teacher_ids)).items()}
+
     async def record(self, stream_id: str, expected_version: int,
                      events: Sequence[EventPayload], meta: Metadata) -> list[Envelope]:
         envelopes = await self.store.append(self.conn, stream_id, expected_version, events, meta)
         await self.projection.apply(self.conn, envelopes)
+        return envelopes
+
+    async def record_many(self, appends: Sequence[Append], meta: Metadata,
+                          decided: Mapping[str, ReviewItem]) -> list[Envelope]:
+        envelopes = await self.store.append_many(self.conn, appends, meta)
+        await self.projection.apply_decisions(self.conn, envelopes, decided)
         return envelopes

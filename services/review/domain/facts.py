@@ -11,7 +11,7 @@ without a county cannot be placed, so such an event is a PoisonEvent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
@@ -86,7 +86,7 @@ def _teacher(env: Envelope) -> TeacherFact:
         raise PoisonEvent(f"{env.event_type} {env.event_id} names no teacher")
     return TeacherFact(teacher_id=tid, source=env.source, stream_version=env.stream_version,
                        event_type=env.event_type, event_id=str(env.event_id),
-                       occurred_at=env.occurred_at, payload=dict(env.payload))
+                       occurred_at=_utc(env.occurred_at), payload=dict(env.payload))
 
 
 def _school(env: Envelope) -> SchoolFact:
@@ -119,4 +119,11 @@ def _decision(env: Envelope) -> DecisionFact:
         record_version=event.record_version, level=event.level,
         approved=isinstance(event, RecordApproved),
         reason=event.reason if isinstance(event, RecordRejected) else "",
-        actor=env.actor, decided_at=env.occurred_at)
+        actor=env.actor, decided_at=_utc(env.occurred_at))
+
+
+def _utc(at: datetime) -> datetime:
+    """Business time in UTC, as PostgreSQL hands it back: a fact derived straight from its
+    envelope and the same fact read from the projection's tables must be equal (the checks
+    use the submission's date)."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

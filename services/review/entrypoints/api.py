@@ -4,19 +4,25 @@
     GET  /v1/teachers/{id}               record, checks, diff since last approval, proof link
     GET  /v1/teachers/{id}/history       every decision: who, when, what
     POST /v1/teachers/{id}/decisions     approve or reject one record version
-    POST /v1/decisions                   approve or reject many: one result per item
+    POST /v1/decisions                   approve or reject many: one result per item, one
+                                         transaction per chunk of the batch
     POST /v1/spot-checks                 draw a seeded random sample (county)
     GET  /v1/spot-checks?county_code=    a county's samples
     GET  /v1/spot-checks/{id}            one sample, redrawn to prove it
+
+Both decision endpoints take an optional `occurred_at` (business time, with an offset) from
+service and province accounts; the list form of POST /v1/decisions has no room for it: use
+`{"decisions": [...], "occurred_at": ...}`.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from services.review.adapters.queries import QueueFilter, ReviewQueries
 from services.review.adapters.unit_of_work import PgReviewUnitOfWork
@@ -46,7 +52,20 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DecisionBody(_In):
+def _plausible_time(value: datetime) -> datetime:
+    if not 1900 <= value.year <= 2100:
+        raise ValueError("must be between 1900 and 2100")
+    if value.tzinfo is None:
+        raise ValueError("must carry a time zone offset, e.g. 2017-04-07T09:00:00+08:00")
+    return value
+
+
+BusinessTime = Annotated[datetime, AfterValidator(_plausible_time), Field(
+    description="business time of the decision (the events' occurred_at, which 'as of' "
+                "reports use); service and province accounts only, others get 403")]
+
+
+class _Decision(_In):
     record_version: int = Field(ge=1, description="the record version the reviewer read")
     decision: Literal["approve", "reject"]
     reason: str = Field("", max_length=500, description="required to reject")
@@ -61,12 +80,17 @@ class DecisionBody(_In):
         return value
 
 
-class DecisionItem(DecisionBody):
+class DecisionBody(_Decision):
+    occurred_at: BusinessTime | None = None
+
+
+class DecisionItem(_Decision):
     teacher_id: str = Field(pattern=TEACHER_ID)
 
 
 class DecisionBatch(_In):
     decisions: list[DecisionItem] = Field(min_length=1)
+    occurred_at: BusinessTime | None = Field(None, description="for every decision of the batch")
 
 
 class SpotCheckBody(_In):
@@ -95,7 +119,7 @@ def _config(request: Request) -> ReviewConfig:
     return config if isinstance(config, ReviewConfig) else review_config()
 
 
-def _command(teacher_id: str, body: DecisionBody) -> DecideRecord:
+def _command(teacher_id: str, body: _Decision) -> DecideRecord:
     return DecideRecord(teacher_id=teacher_id, record_version=body.record_version,
                         approve=body.decision == "approve", reason=body.reason,
                         comment=body.comment, level=body.level)
@@ -152,7 +176,8 @@ async def get_history(request: Request, principal: CurrentPrincipal,
 @router.post("/teachers/{teacher_id}/decisions", summary="Approve or reject one record version")
 async def post_decision(request: Request, principal: CurrentPrincipal,
                         teacher_id: TeacherId, body: DecisionBody) -> dict[str, Any]:
-    decided = await handlers.decide_record(_uow(request), principal, _command(teacher_id, body))
+    decided = await handlers.decide_record(_uow(request), principal, _command(teacher_id, body),
+                                           occurred_at=body.occurred_at)
     return _decided(decided)
 
 
@@ -162,11 +187,14 @@ async def post_decisions(
     body: Annotated[DecisionBatch | list[DecisionItem], Body()],
 ) -> dict[str, Any]:
     items = body.decisions if isinstance(body, DecisionBatch) else body
-    limit = _config(request).review_batch_max
+    occurred_at = body.occurred_at if isinstance(body, DecisionBatch) else None
+    config = _config(request)
+    limit = config.review_batch_max
     if not items or len(items) > limit:
         raise ValidationProblem([Problem("decisions", f"give 1 to {limit} decisions")])
     outcomes = await handlers.decide_batch(
-        _uow(request), principal, [_command(i.teacher_id, i) for i in items])
+        _uow(request), principal, [_command(i.teacher_id, i) for i in items],
+        occurred_at=occurred_at, chunk=config.review_decision_chunk)
     results = [_outcome(o) for o in outcomes]
     return {
         "results": results,

@@ -2,8 +2,20 @@
 
 A decision appends RecordApproved / RecordRejected (+ ReviewCompleted on county approval) to
 the stream `review-<teacher_id>` with the stream's current version as the expected version,
-and applies them to the projection in the same transaction. A batch decides each item in its
-own transaction, so one refused item never holds back the others.
+and applies them to the projection in the same transaction.
+
+A batch is decided in chunks, one transaction per chunk: lock every teacher of the chunk in
+one statement, load their items and schools at once, validate every item (the same rules, in
+the same order, as a single decision), then append the valid ones' events to all their streams
+with one `append_many` and apply them to the projection at once. A refused item is reported
+in its place and appends nothing; the others go ahead. A teacher named twice in a chunk is
+decided again after the first decision is applied (a second round in the same transaction),
+so a batch means exactly what the same decisions one by one would. Should a writer that does
+not take the teacher locks make an append stale, the chunk is rolled back and decided one
+item per transaction instead.
+
+Business time: service accounts and the province may date decisions (`occurred_at`: the
+events' business time, which "as of" reports use); anyone else who tries is refused (403).
 """
 
 from __future__ import annotations
@@ -11,20 +23,25 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 from services.review.domain.decisions import DecideRecord, awaiting_level, decide
 from services.review.domain.errors import NotAwaitingDecision, Rebuilding
-from services.review.domain.model import Status
+from services.review.domain.model import ReviewItem, Status
 from services.review.domain.spotcheck import DrawSpotCheck, draw_spot_check
-from services.review.service_layer.ports import UnitOfWorkFactory
+from services.review.service_layer.ports import ReviewUnitOfWork, UnitOfWorkFactory
 from shared.auth import Principal, Region, Role
+from shared.contracts.base import EventPayload
 from shared.contracts.envelope import Envelope
 from shared.contracts.events import SpotCheckSampleDrawn
 from shared.contracts.vocabulary import ReviewLevel
-from shared.errors import Conflict, Forbidden, NotFound, TmisError
-from shared.eventstore.store import Metadata
+from shared.errors import ConcurrencyConflict, Conflict, Forbidden, NotFound, TmisError
+from shared.eventstore.store import Append, Metadata
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 # Who reviews at which level. Service accounts are TMIS programs (the simulator) that act
 # province-wide; city and province administrators read but do not review.
@@ -32,7 +49,10 @@ REVIEWERS = {
     ReviewLevel.SCHOOL: frozenset({Role.SCHOOL_ADMIN, Role.SERVICE}),
     ReviewLevel.COUNTY: frozenset({Role.COUNTY_ADMIN, Role.SERVICE}),
 }
+# Who may say when a decision happened (loading history, simulating a past year).
+BUSINESS_TIME_ROLES = frozenset({Role.SERVICE, Role.PROVINCE_ADMIN})
 MAX_SEED = 2**63 - 1
+CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -56,32 +76,68 @@ class BatchOutcome:
     error: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """A validated item of a chunk, waiting for the chunk's append."""
+
+    index: int
+    item: ReviewItem
+    level: ReviewLevel
+    events: list[EventPayload]
+
+
 def stream_of(teacher_id: str) -> str:
     return f"review-{teacher_id}"
 
 
+def business_time(principal: Principal, occurred_at: datetime | None) -> datetime | None:
+    """The business time a caller may give its decisions (None: now)."""
+    if occurred_at is None:
+        return None
+    if principal.role not in BUSINESS_TIME_ROLES:
+        raise Forbidden(f"{principal.role} accounts may not date decisions: only service "
+                        "accounts and the province give occurred_at; leave it out "
+                        "(仅服务账号和省级账号可指定业务时间)")
+    return occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=UTC)
+
+
+def validate(principal: Principal, cmd: DecideRecord, item: ReviewItem | None,
+             region: Region | None) -> tuple[ReviewLevel, list[EventPayload]]:
+    """Every rule a decision meets before anything is appended, in one order for single
+    decisions and batches: known teacher, level, reviewer and region, school placed, then
+    the domain's decide (version, status, reason, proof, hard checks)."""
+    if item is None:
+        raise NotFound(f"teacher {cmd.teacher_id} is not in review")
+    level = _level(principal, cmd, awaiting_level(item), item.teacher_id)
+    authorize(principal, level, region or Region(school_code=item.school_code))
+    if region is None or region.county_code is None:
+        raise Conflict(f"school {item.school_code} is not in the school registry yet; "
+                       "it cannot be reviewed until it is (学校尚未登记)")
+    return level, decide(item, cmd, level, region.county_code)
+
+
+async def _not_rebuilding(uow: ReviewUnitOfWork) -> None:
+    if await uow.rebuilding():
+        raise Rebuilding("the review projection is being rebuilt (or the last rebuild "
+                         "failed: run `tmis replay review`); decide again in a minute "
+                         "(审核数据重建中，请稍后再试)")
+
+
 async def decide_record(uow_factory: UnitOfWorkFactory, principal: Principal,
-                        cmd: DecideRecord, correlation_id: UUID | None = None) -> Decided:
+                        cmd: DecideRecord, correlation_id: UUID | None = None,
+                        occurred_at: datetime | None = None) -> Decided:
+    when = business_time(principal, occurred_at)
     async with uow_factory() as uow:
-        if await uow.rebuilding():
-            raise Rebuilding("the review projection is being rebuilt (or the last rebuild "
-                             "failed: run `tmis replay review`); decide again in a minute "
-                             "(审核数据重建中，请稍后再试)")
+        await _not_rebuilding(uow)
         item = await uow.lock_item(cmd.teacher_id)
-        if item is None:
-            raise NotFound(f"teacher {cmd.teacher_id} is not in review")
-        region = await uow.region_of(item.school_code)
-        level = _level(principal, cmd, awaiting_level(item), item.teacher_id)
-        authorize(principal, level, region or Region(school_code=item.school_code))
-        if region is None or region.county_code is None:
-            raise Conflict(f"school {item.school_code} is not in the school registry yet; "
-                           "it cannot be reviewed until it is (学校尚未登记)")
-        events = decide(item, cmd, level, region.county_code)
+        region = await uow.region_of(item.school_code) if item else None
+        level, events = validate(principal, cmd, item, region)
+        assert item is not None
         stream = stream_of(item.teacher_id)
         appended = await uow.record(
             stream, await uow.stream_version(stream), events,
             Metadata(actor=principal.subject, correlation_id=correlation_id or uuid4(),
-                     causation_id=UUID(item.source_event_id)))
+                     causation_id=UUID(item.source_event_id), occurred_at=when))
         after = await uow.lock_item(item.teacher_id)
         assert after is not None
     return Decided(item.teacher_id, item.record_version, level, cmd.approve, after.status,
@@ -89,19 +145,99 @@ async def decide_record(uow_factory: UnitOfWorkFactory, principal: Principal,
 
 
 async def decide_batch(uow_factory: UnitOfWorkFactory, principal: Principal,
-                       cmds: Sequence[DecideRecord]) -> list[BatchOutcome]:
-    """Decide every item; each item's refusal is reported, not raised."""
+                       cmds: Sequence[DecideRecord], *, occurred_at: datetime | None = None,
+                       chunk: int = CHUNK) -> list[BatchOutcome]:
+    """Decide every item, one transaction per chunk; each item's refusal is reported in
+    its place, not raised."""
+    when = business_time(principal, occurred_at)
     correlation_id = uuid4()
     out: list[BatchOutcome] = []
-    for cmd in cmds:
-        try:
-            decided = await decide_record(uow_factory, principal, cmd, correlation_id)
-        except TmisError as exc:
-            out.append(BatchOutcome(cmd.teacher_id, cmd.record_version,
-                                    status_code=exc.status_code, error=exc.as_dict()))
-        else:
-            out.append(BatchOutcome(cmd.teacher_id, cmd.record_version, decided))
+    for start in range(0, len(cmds), max(1, chunk)):
+        out += await _decide_chunk(uow_factory, principal, cmds[start:start + chunk],
+                                   correlation_id, when)
     return out
+
+
+async def _decide_chunk(uow_factory: UnitOfWorkFactory, principal: Principal,
+                        cmds: Sequence[DecideRecord], correlation_id: UUID,
+                        when: datetime | None) -> list[BatchOutcome]:
+    try:
+        async with uow_factory() as uow:
+            await _not_rebuilding(uow)
+            outcomes: list[BatchOutcome | None] = [None] * len(cmds)
+            todo = list(range(len(cmds)))
+            while todo:
+                todo = await _decide_round(uow, principal, cmds, todo, outcomes,
+                                           Metadata(actor=principal.subject,
+                                                    correlation_id=correlation_id,
+                                                    occurred_at=when))
+    except Rebuilding as exc:
+        return [_refused(cmd, exc) for cmd in cmds]
+    except ConcurrencyConflict as exc:
+        log.warning("decision_chunk_conflict_one_by_one", stream=exc.stream_id,
+                    items=len(cmds))
+        return [await _decide_one(uow_factory, principal, cmd, correlation_id, when)
+                for cmd in cmds]
+    assert all(o is not None for o in outcomes)
+    return [o for o in outcomes if o is not None]
+
+
+async def _decide_round(uow: ReviewUnitOfWork, principal: Principal,
+                        cmds: Sequence[DecideRecord], todo: list[int],
+                        outcomes: list[BatchOutcome | None], meta: Metadata) -> list[int]:
+    """Decide the items `todo` (indexes into cmds) on the current state; returns those that
+    must wait for a next round (a second decision on a teacher decided in this one)."""
+    items = await uow.lock_items(sorted({cmds[n].teacher_id for n in todo}))
+    regions = await uow.regions_of(sorted({i.school_code for i in items.values()}))
+    planned: dict[str, _Planned] = {}
+    later: list[int] = []
+    for n in todo:
+        cmd = cmds[n]
+        if cmd.teacher_id in planned:
+            later.append(n)
+            continue
+        item = items.get(cmd.teacher_id)
+        try:
+            level, events = validate(principal, cmd, item,
+                                     regions.get(item.school_code) if item else None)
+        except TmisError as exc:
+            outcomes[n] = _refused(cmd, exc)
+            continue
+        assert item is not None
+        planned[cmd.teacher_id] = _Planned(n, item, level, events)
+    if not planned:
+        return later
+    streams = {tid: stream_of(tid) for tid in planned}
+    versions = await uow.stream_versions(list(streams.values()))
+    appended = await uow.record_many(
+        [Append(streams[tid], versions.get(streams[tid], 0), p.events,
+                causation_id=UUID(p.item.source_event_id)) for tid, p in planned.items()],
+        meta, {tid: p.item for tid, p in planned.items()})
+    by_stream: dict[str, list[Envelope]] = {}
+    for env in appended:
+        by_stream.setdefault(env.stream_id, []).append(env)
+    statuses = await uow.statuses(list(planned))
+    for tid, p in planned.items():
+        cmd = cmds[p.index]
+        outcomes[p.index] = BatchOutcome(cmd.teacher_id, cmd.record_version, Decided(
+            tid, p.item.record_version, p.level, cmd.approve, statuses[tid],
+            by_stream.get(streams[tid], [])))
+    return later
+
+
+async def _decide_one(uow_factory: UnitOfWorkFactory, principal: Principal,
+                      cmd: DecideRecord, correlation_id: UUID,
+                      when: datetime | None) -> BatchOutcome:
+    try:
+        decided = await decide_record(uow_factory, principal, cmd, correlation_id, when)
+    except TmisError as exc:
+        return _refused(cmd, exc)
+    return BatchOutcome(cmd.teacher_id, cmd.record_version, decided)
+
+
+def _refused(cmd: DecideRecord, exc: TmisError) -> BatchOutcome:
+    return BatchOutcome(cmd.teacher_id, cmd.record_version, status_code=exc.status_code,
+                        error=exc.as_dict())
 
 
 async def draw_sample(uow_factory: UnitOfWorkFactory, principal: Principal,

@@ -6,15 +6,15 @@ unit tests use a hand-written in-memory fake.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Protocol
 
-from services.review.domain.model import ReviewItem
+from services.review.domain.model import ReviewItem, Status
 from shared.auth import Region
 from shared.contracts.base import EventPayload
 from shared.contracts.envelope import Envelope
-from shared.eventstore.store import Metadata
+from shared.eventstore.store import Append, Metadata
 
 
 class ReviewUnitOfWork(Protocol):
@@ -33,8 +33,16 @@ class ReviewUnitOfWork(Protocol):
         """The teacher's review state, locked against the consumer until commit."""
         ...
 
+    async def lock_items(self, teacher_ids: Sequence[str]) -> dict[str, ReviewItem]:
+        """Many teachers' review states (those in review), all locked in one go."""
+        ...
+
     async def region_of(self, school_code: str) -> Region | None:
         """Where a school sits, from the school registry; None if unknown."""
+        ...
+
+    async def regions_of(self, school_codes: Sequence[str]) -> dict[str, Region]:
+        """Where each known school sits; unknown schools are left out."""
         ...
 
     async def county_region(self, county_code: str) -> Region:
@@ -47,9 +55,24 @@ class ReviewUnitOfWork(Protocol):
     async def stream_version(self, stream_id: str) -> int:
         ...
 
+    async def stream_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        """The current version of each stream that exists."""
+        ...
+
+    async def statuses(self, teacher_ids: Sequence[str]) -> dict[str, Status]:
+        ...
+
     async def record(self, stream_id: str, expected_version: int,
                      events: Sequence[EventPayload], meta: Metadata) -> list[Envelope]:
         """Append to review's store (and outbox) and apply to the projection, atomically."""
+        ...
+
+    async def record_many(self, appends: Sequence[Append], meta: Metadata,
+                          decided: Mapping[str, ReviewItem]) -> list[Envelope]:
+        """`record` for many streams at once (one append, one projection update); raises
+        ConcurrencyConflict, appending nothing, if any expected version is stale. `decided`:
+        the items the appended decisions were decided on, as locked in this unit of work
+        (the projection updates them without reading every fact again)."""
         ...
 
 

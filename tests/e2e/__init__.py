@@ -1,0 +1,1 @@
+"""End-to-end tests: whole journeys through the real services' public APIs."""
