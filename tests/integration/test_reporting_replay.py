@@ -70,8 +70,8 @@ async def test_replay_rebuilds_exactly_the_live_projection(stack_env):
                               headers=svc.auth("province_admin"))
         await eventually(lambda: svc.schools({b}, as_of=as_of(t0, 10)),
                          lambda r: r.get(b, {}).get("staff_entered") == 3)
-        before = await svc.report("stages", as_of=as_of(t0, 10))
         await caught_up(svc.runtime, schema)
+        before = await svc.report("stages", as_of=as_of(t0, 10))
         live = await dump(svc.runtime.pool, schema)
         stats = await rebuild(settings, schema)
         assert stats.messages >= 10
