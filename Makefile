@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 PACKAGES   := $(wildcard shared/__init__.py services/__init__.py tmis_cli/__init__.py deploy/__init__.py simulator/__init__.py)
 MYPY_PATHS := $(wildcard shared services tmis_cli deploy simulator)
 
-.PHONY: venv demo up down status test lint bench
+.PHONY: venv demo up down status test lint bench screenshots
 
 venv: $(STAMP)
 
@@ -37,10 +37,16 @@ lint: venv
 
 # Unit + integration share one session (one throwaway Kafka and PostgreSQL); the end-to-end
 # journeys get a session and a stack of their own, so a whole simulated province on the topics
-# does not slow down every fresh consumer group of the integration tests.
+# does not slow down every fresh consumer group of the integration tests. The browser tests
+# (chromium through the web front) likewise start a stack of their own.
 test: lint
 	$(BIN)/pytest -q tests/unit tests/integration
 	if [ -d tests/e2e ]; then $(BIN)/pytest -q tests/e2e; fi
+	if [ -d tests/browser ]; then $(BIN)/pytest -q tests/browser; fi
+
+# The browser tests again, saving their page screenshots over docs/screenshots/.
+screenshots: venv
+	TMIS_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
 
 bench: venv
 	$(BIN)/python -m bench
