@@ -44,6 +44,12 @@ class TeacherLogin:
     credential: str
 
 
+@dataclass(frozen=True)
+class Seeded:
+    teacher_id: str
+    name: str
+
+
 @dataclass
 class World:
     """Who signs in where. `accounts` keys: province, city_a, county_a, school_a, county_b,
@@ -55,7 +61,7 @@ class World:
     school_b_name: str
     accounts: dict[str, Login] = field(default_factory=dict)
     teacher: TeacherLogin | None = None
-    seeded_teachers: list[str] = field(default_factory=list)  # names at school A
+    seeded_teachers: list[Seeded] = field(default_factory=list)  # at school A, submitted
 
 
 def a_person(rng: random.Random, county: str = COUNTY_A, **changes: Any) -> dict[str, Any]:
@@ -155,7 +161,7 @@ async def seed_world(intake_url: str, seed: int = 20261125) -> World:
             person = a_person(rng)
             added = await s.post("school_a", "/v1/teachers",
                                  {"school_code": school_a, "record": person})
-            world.seeded_teachers.append(person["name"])
+            world.seeded_teachers.append(Seeded(added["teacher_id"], person["name"]))
             if i == 0:
                 issued = await s.post("school_a",
                                       f"/v1/teachers/{added['teacher_id']}/credential", {})

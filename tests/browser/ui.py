@@ -76,3 +76,13 @@ async def text_of(locator: Locator) -> str:
 def flashes(page: Page) -> Locator:
     """Messages after a redirect (README: div.flash ok|error)."""
     return page.locator(".flash")
+
+
+async def figures(table: Locator) -> dict[str, str]:
+    """A small table of figures as {label: value}, whether the labels head the columns (one
+    header row, one value row) or the rows (a label cell, then a value cell)."""
+    rows: list[list[str]] = await table.locator("tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))")
+    if len(rows) == 2 and len(rows[0]) == len(rows[1]) > 2:
+        return dict(zip(rows[0], rows[1], strict=True))
+    return {row[0]: row[1] for row in rows if len(row) >= 2}
