@@ -38,6 +38,7 @@ def main() -> int:
     from deploy.local import stack
     from simulator.domain.profile import NOTICE_PROFILE_PATH
     from simulator.entrypoints.driver import DriverError, DriverOptions, simulate
+    from tmis_cli.main import local_kafka_credentials
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", type=Path, default=NOTICE_PROFILE_PATH)
@@ -59,7 +60,8 @@ def main() -> int:
         "concurrency": args.concurrency}
     code = 1
     try:
-        stack.up(fresh=True, state_dir=home)
+        stack.up(fresh=True, state_dir=home)  # secure by default, like `make demo`
+        local_kafka_credentials()  # connect as its admin, as `tmis simulate` does
         stack_seconds = time.perf_counter() - started
         try:
             outcome = simulate(args.profile, DriverOptions(seed=args.seed,

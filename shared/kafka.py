@@ -1,7 +1,7 @@
 """Kafka plumbing: the idempotent producer, topic provisioning, and SASL credentials.
 
 Credentials: a program authenticates with SASL/SCRAM-SHA-512 when TMIS_KAFKA_USERNAME and
-TMIS_KAFKA_PASSWORD are set (the secure local stack, `tmis up --secure`, gives each service its
+TMIS_KAFKA_PASSWORD are set (`tmis up`, secure by default, gives each service its
 own principal); unset, it connects in plaintext exactly as before.
 """
 

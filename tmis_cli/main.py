@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
+from pathlib import Path
 from types import ModuleType
 
 from tmis_cli import CliError
@@ -27,6 +29,9 @@ COMMAND_MODULES = [
     "simulate",
     "demo",
 ]
+
+
+STACK_COMMANDS = ("up", "down", "status")
 
 
 def _load(name: str) -> ModuleType | None:
@@ -52,9 +57,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def local_kafka_credentials(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Connect as the local stack's Kafka admin when that stack is secure (the default of
+    `tmis up`) and nobody said otherwise: no TMIS_KAFKA_USERNAME given, and TMIS_KAFKA_BOOTSTRAP
+    unset or naming that stack's broker."""
+    if environ.get("TMIS_KAFKA_USERNAME"):
+        return
+    from deploy.local import kafka_security
+    from deploy.local.stack import default_state_dir
+    from deploy.local.state import load
+
+    state_dir = Path(environ["TMIS_HOME"]).expanduser() if environ.get("TMIS_HOME") \
+        else default_state_dir()
+    if not kafka_security.is_secure(state_dir):
+        return
+    state = load(state_dir)
+    given = environ.get("TMIS_KAFKA_BOOTSTRAP")
+    if given and (state.kafka is None or given != state.kafka.bootstrap):
+        return
+    environ.update(kafka_security.admin_env(state_dir))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, dispatch, and turn expected failures into one line on stderr and exit 1."""
     args = build_parser().parse_args(argv)
+    if args.command not in STACK_COMMANDS:  # those manage the stack (and its secrets) itself
+        local_kafka_credentials()
     try:
         code = args.func(args)
     except CliError as exc:

@@ -1,8 +1,8 @@
 """The local Kafka with authentication and authorisation: SASL/SCRAM-SHA-512 and ACLs.
 
-Opt-in (the plaintext default is unchanged): ``tmis up --secure``, ``TMIS_KAFKA_SECURITY=sasl``
-or ``start_infra(state_dir, secure=True)``. Once a state dir is formatted secure it stays secure
-(``tmis up --fresh`` starts over).
+The default of ``tmis up`` (``--insecure`` or ``TMIS_KAFKA_SECURITY=plaintext`` opts out);
+``start_infra(state_dir, secure=True)`` for tests and benches, which default to plaintext. A
+state dir keeps the mode it was formatted with (``tmis up --fresh`` starts over).
 
 How it is wired (KRaft, one JVM that is broker and controller):
 
@@ -130,9 +130,19 @@ def is_secure(state_dir: Path) -> bool:
 
 
 def requested(flag: bool | None, state_dir: Path) -> bool:
-    """Secure when asked (flag, or TMIS_KAFKA_SECURITY=sasl) or already secure."""
+    """Whether `tmis up` runs Kafka secure: the flag when given (--secure / --insecure), else
+    TMIS_KAFKA_SECURITY (sasl | plaintext), else what the state dir's Kafka was formatted as,
+    else secure -- the default for a new stack."""
+    if flag is not None:
+        return flag
     env = os.environ.get(ENV_SWITCH, "").strip().lower()
-    return bool(flag) or env in ("sasl", "scram", "1", "true") or is_secure(state_dir)
+    if env in ("sasl", "scram", "1", "true"):
+        return True
+    if env in ("plaintext", "plain", "none", "0", "false"):
+        return False
+    if (KafkaPaths(state_dir).data / "meta.properties").exists():
+        return is_secure(state_dir)
+    return True
 
 
 def _password() -> str:
@@ -167,13 +177,18 @@ def check_can_secure(state_dir: Path) -> None:
                          "`tmis up --fresh --secure` to start over secure")
 
 
+def kafka_services(services: Sequence[str]) -> list[str]:
+    """The services that talk to Kafka (and so get a principal); the web front does not."""
+    return [s for s in services if s in SERVICE_READS]
+
+
 def ensure_secrets(state_dir: Path, services: Sequence[str]) -> Secrets:
     """The state dir's secrets, created on first use (see check_can_secure)."""
     if is_secure(state_dir):
         return load_secrets(state_dir)
     check_can_secure(state_dir)
     found = Secrets(admin=_password(), controller=_password(),
-                    services={s: _password() for s in services})
+                    services={s: _password() for s in kafka_services(services)})
     save_secrets(state_dir, found)
     return found
 
@@ -211,7 +226,7 @@ def sasl_kwargs(username: str, password: str) -> dict[str, Any]:
 
 def service_env(state_dir: Path, service: str) -> dict[str, str]:
     """TMIS_KAFKA_USERNAME / TMIS_KAFKA_PASSWORD for a service (empty when not secure)."""
-    if not is_secure(state_dir):
+    if not is_secure(state_dir) or service not in SERVICE_READS:  # e.g. web: no Kafka at all
         return {}
     found = load_secrets(state_dir)
     if service not in found.services:
@@ -359,7 +374,7 @@ def provision(jars: Path, state_dir: Path, bootstrap: str, services: Sequence[st
     paths = KafkaPaths(state_dir)
     found = load_secrets(state_dir)
     run_coroutine(ensure_topics(bootstrap, credentials=KafkaCredentials(ADMIN, found.admin)))
-    for service in services:
+    for service in kafka_services(services):
         if service not in found.services:
             found.services[service] = _password()
             add_user(jars, paths, bootstrap, found, SERVICE_PREFIX + service,

@@ -13,8 +13,10 @@ lives in one state dir (``<repo>/.tmis`` or ``$TMIS_HOME``)::
 caller's choosing: the integration tests' session fixture uses them with a temporary dir, so a
 test run never touches the developer's running stack.
 
-Secure mode (opt-in: ``tmis up --secure``, ``TMIS_KAFKA_SECURITY=sasl``, ``secure=True``):
-Kafka with SASL/SCRAM and ACLs, one principal per service (``kafka_security.py``).
+Secure mode, the default of ``tmis up`` (``--insecure`` or ``TMIS_KAFKA_SECURITY=plaintext`` opts
+out; ``start_infra`` for tests and benches defaults to plaintext): Kafka with SASL/SCRAM and ACLs,
+one principal per service (``kafka_security.py``). ``tmis`` commands connect as the admin
+(tmis_cli/main.py reads the state dir's credentials).
 """
 
 from __future__ import annotations
@@ -80,8 +82,8 @@ def up(
     """Start Kafka, PostgreSQL and the existing services; a no-op when all are healthy.
 
     ``fresh`` stops everything and deletes the data and logs first; ``with_services=False``
-    starts Kafka and PostgreSQL only (to run services from an IDE); ``secure`` (or
-    ``TMIS_KAFKA_SECURITY=sasl``) runs Kafka with SASL/SCRAM and ACLs. If a start fails, what
+    starts Kafka and PostgreSQL only (to run services from an IDE); ``secure`` (default: see
+    ``kafka_security.requested``) runs Kafka with SASL/SCRAM and ACLs. If a start fails, what
     was started is stopped again (the logs stay) and the StackError says what failed.
     """
     state_dir = state_dir or default_state_dir()

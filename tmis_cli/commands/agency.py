@@ -1,5 +1,5 @@
 """``tmis agency add NAME`` / ``tmis agency list``: subscribing agencies on the secure local
-stack (``tmis up --secure``).
+stack (``tmis up``, secure by default).
 
 ``add`` creates the SCRAM principal ``agency-NAME`` and its ACLs (read and describe the
 ``tmis.public.*`` topics, consumer groups ``agency-NAME.*`` only) on the running broker and
@@ -42,7 +42,7 @@ def _add(args: argparse.Namespace) -> int:
         state = load(state_dir)
         if state.kafka is None or not kafka_security.is_secure(state_dir):
             raise CliError(f"no secure stack in {state_dir}: start one with "
-                           "`tmis up --secure` (or TMIS_KAFKA_SECURITY=sasl tmis up)")
+                           "`tmis up --fresh` (secure by default)")
         bootstrap = state.kafka.bootstrap
         if not kafka.is_ready(bootstrap, kafka_security.admin_client_kwargs(state_dir)):
             raise CliError(f"Kafka at {bootstrap} does not answer: `tmis status`, `tmis up`")

@@ -27,11 +27,21 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="start Kafka and PostgreSQL only (run the services yourself, e.g. from an IDE)",
     )
-    up.add_argument(
+    mode = up.add_mutually_exclusive_group()
+    mode.add_argument(
         "--secure",
-        action="store_true",
-        help="Kafka with SASL/SCRAM and ACLs, one principal per service "
-        "(same as TMIS_KAFKA_SECURITY=sasl)",
+        dest="secure",
+        action="store_const",
+        const=True,
+        help="Kafka with SASL/SCRAM and ACLs, one principal per service: the default for a "
+        "new stack (TMIS_KAFKA_SECURITY=sasl)",
+    )
+    mode.add_argument(
+        "--insecure",
+        dest="secure",
+        action="store_const",
+        const=False,
+        help="Kafka without authentication, for debugging (TMIS_KAFKA_SECURITY=plaintext)",
     )
     up.set_defaults(func=_up)
     down = subparsers.add_parser("down", help="stop the local stack (data is kept)")
@@ -60,7 +70,7 @@ def _stack_errors(stack: ModuleType) -> Iterator[None]:
 def _up(args: argparse.Namespace) -> int:
     stack = _stack()
     with _stack_errors(stack):
-        stack.up(fresh=args.fresh, with_services=not args.infra_only, secure=args.secure or None)
+        stack.up(fresh=args.fresh, with_services=not args.infra_only, secure=args.secure)
     return 0
 
 

@@ -33,7 +33,7 @@ from services.reporting.bootstrap import MIGRATIONS
 from services.reporting.entrypoints.consumers import TOPICS, ReportingProjection
 from shared.consumer import IdempotentConsumer
 from shared.db import EVENTSTORE_MIGRATIONS, apply_migrations, create_pool
-from shared.kafka import ensure_topics, make_producer
+from shared.kafka import client_security, ensure_topics, make_producer
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings, load_settings
 
@@ -90,7 +90,8 @@ async def _read_log(bootstrap: str, topics: Sequence[str], consumers: list[Idemp
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                               enable_auto_commit=False, auto_offset_reset="earliest",
                               client_id=f"tmis-reporting-replay-{uuid4().hex[:6]}",
-                              max_partition_fetch_bytes=8 * 1024 * 1024)
+                              max_partition_fetch_bytes=8 * 1024 * 1024,
+                              **client_security())
     # Chunks of records go to the workers through a short queue: reading stays at most a
     # chunk per worker ahead of applying.
     chunks: asyncio.Queue[Sequence[ConsumerRecord[Any, Any]] | None] = \

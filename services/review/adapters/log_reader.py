@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from shared.contracts.envelope import Envelope
 from shared.eventstore.store import EventStore
+from shared.kafka import client_security
 
 
 @dataclass
@@ -31,7 +32,8 @@ async def read_topics(bootstrap: str, topics: Sequence[str], *, batch_size: int,
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
                                 client_id=f"tmis-replay-{uuid4().hex[:6]}",
-                                max_partition_fetch_bytes=8 * 1024 * 1024)
+                                max_partition_fetch_bytes=8 * 1024 * 1024,
+                                **client_security())
     await consumer.start()
     try:
         tps: list[TopicPartition] = []
