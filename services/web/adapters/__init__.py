@@ -1,0 +1,1 @@
+"""One httpx client module per backend service, all calling with the user's own token."""

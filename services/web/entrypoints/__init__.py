@@ -1,0 +1,1 @@
+"""The page routers (pages_*.py), their templates and the static files."""

@@ -1,0 +1,131 @@
+"""Sign-in and sign-out: /login, /login/teacher, POST /logout, and `/` (home by role).
+
+The token intake answers with goes into the HttpOnly, SameSite=Strict cookie `tmis_session`
+and nowhere else (never into a URL or a page).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from services.web.domain.forms import chinese_message
+from services.web.domain.navigation import home_for
+from services.web.domain.session import session_user
+from services.web.entrypoints.support import (
+    LOGIN_MESSAGES,
+    SESSION_COOKIE,
+    backends,
+    check_csrf,
+    clear_session,
+    render,
+    set_session,
+)
+from services.web.service_layer.errors import BackendError, Unavailable
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path of this site (never //host or a scheme): no open redirect."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def _login_page(request: Request, *, teacher: bool, next_path: str, status: int = 200,
+                notice: str | None = None, notice_kind: str = "error",
+                values: dict[str, str] | None = None) -> Response:
+    return render(request, "login.html", {
+        "title": "教师登录" if teacher else "登录", "teacher": teacher,
+        "action": "/login/teacher" if teacher else "/login", "next": next_path,
+        "notice": notice, "notice_kind": notice_kind, "values": values or {},
+    }, status=status, user=None)
+
+
+def _signed_in(request: Request, answer: dict[str, Any], next_path: str) -> Response:
+    token = str(answer["token"])
+    user = session_user(token)
+    role = user.role if user else ""
+    target = next_path if next_path != "/" else home_for(role)
+    response = RedirectResponse(target, status_code=303)
+    ttl = int(user.expires_at - time.time()) if user else 3600
+    set_session(response, request, token, max(ttl, 60))
+    return response
+
+
+def _refusal(exc: BackendError) -> tuple[int, str]:
+    if isinstance(exc, Unavailable):
+        return 502, "登录服务暂不可用，请稍后再试"
+    return exc.status, chinese_message(exc.message)
+
+
+@router.get("/login")
+async def login_form(request: Request, msg: str | None = None,
+                     next: Annotated[str | None, Query()] = None) -> Response:
+    notice = LOGIN_MESSAGES.get(msg or "")
+    return _login_page(request, teacher=False, next_path=safe_next(next), notice=notice,
+                       notice_kind="ok" if msg == "logout" else "error")
+
+
+@router.post("/login")
+async def login(request: Request, username: Annotated[str, Form()] = "",
+                password: Annotated[str, Form()] = "",
+                next: Annotated[str, Form()] = "/") -> Response:
+    next_path = safe_next(next)
+    if not username.strip() or not password:
+        return _login_page(request, teacher=False, next_path=next_path, status=422,
+                           notice="请输入用户名和密码", values={"username": username})
+    try:
+        answer = await backends(request).intake.login(username.strip(), password)
+    except BackendError as exc:
+        status, message = _refusal(exc)
+        return _login_page(request, teacher=False, next_path=next_path, status=status,
+                           notice=message, values={"username": username})
+    return _signed_in(request, answer, next_path)
+
+
+@router.get("/login/teacher")
+async def teacher_login_form(request: Request,
+                             next: Annotated[str | None, Query()] = None) -> Response:
+    return _login_page(request, teacher=True, next_path=safe_next(next))
+
+
+@router.post("/login/teacher")
+async def teacher_login(request: Request, id_number: Annotated[str, Form()] = "",
+                        credential: Annotated[str, Form()] = "",
+                        next: Annotated[str, Form()] = "/") -> Response:
+    next_path = safe_next(next)
+    if not id_number.strip() or not credential.strip():
+        return _login_page(request, teacher=True, next_path=next_path, status=422,
+                           notice="请输入身份证号和登录凭证", values={"id_number": id_number})
+    try:
+        answer = await backends(request).intake.teacher_login(id_number.strip(),
+                                                              credential.strip())
+    except BackendError as exc:
+        status, message = _refusal(exc)
+        return _login_page(request, teacher=True, next_path=next_path, status=status,
+                           notice=message, values={"id_number": id_number})
+    return _signed_in(request, answer, next_path)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    # A logout form from another site cannot carry the token; without a session there is
+    # nothing to protect, so only a signed-in logout is checked.
+    if request.cookies.get(SESSION_COOKIE):
+        check_csrf(request, await request.form())
+    response = RedirectResponse("/login?msg=logout", status_code=303)
+    clear_session(response)
+    return response
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    user = session_user(request.cookies.get(SESSION_COOKIE))
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(home_for(user.role), status_code=303)

@@ -1,0 +1,1 @@
+"""What a page needs, composed from the backends' answers (no HTML, no HTTP details)."""
