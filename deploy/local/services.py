@@ -14,7 +14,12 @@ from pathlib import Path
 
 from deploy.local import procs
 
+# The services with a database schema and a Kafka principal (kafka_security, the ACL tests and
+# docker-compose's kafka-init iterate these), then the processes `tmis up` starts: those plus
+# the web front, which holds no data and talks only HTTP to the four (services/web).
 SERVICES = ("intake", "review", "orgsync", "reporting")
+FRONTS = ("web",)
+PROCESSES = (*SERVICES, *FRONTS)
 # Health checks go to 127.0.0.1: never through an http_proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 READY_TIMEOUT = 60.0
@@ -22,8 +27,8 @@ STOP_GRACE = 10.0
 
 
 def available(repo: Path) -> list[str]:
-    """The services whose code exists yet (``services/<name>/__main__.py``)."""
-    return [name for name in SERVICES if (repo / "services" / name / "__main__.py").exists()]
+    """The processes whose code exists yet (``services/<name>/__main__.py``), web last."""
+    return [name for name in PROCESSES if (repo / "services" / name / "__main__.py").exists()]
 
 
 def python(repo: Path) -> str:
