@@ -32,7 +32,7 @@ from shared.contracts.base import model_for
 from shared.contracts.envelope import Envelope
 from shared.contracts.public import PublicMessage, translate
 from shared.contracts.topics import topic_for_category
-from shared.db import checked_schema
+from shared.db import SERVER_SETTINGS, checked_schema
 from shared.eventstore.store import COLUMNS, envelope_from_row
 from shared.logging import get_logger
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
@@ -75,7 +75,8 @@ class OutboxRelay:
                 await _sleep_or_stop(stop, 1.0)
 
     async def _run_as_leader(self, stop: asyncio.Event) -> None:
-        conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
+        conn: asyncpg.Connection = await asyncpg.connect(self.dsn,
+                                                         server_settings=SERVER_SETTINGS)
         try:
             while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))",
                                           f"outbox:{self.schema}"):

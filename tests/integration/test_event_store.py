@@ -190,3 +190,21 @@ async def test_a_transaction_that_commits_late_with_a_lower_position_is_still_pu
     kept = await read_topic(stack_env.kafka_bootstrap, private_topic,
                             keep=lambda e: e.stream_id in (early, late), expect=2)
     assert sorted(env.stream_id for _, env in kept) == sorted([early, late])
+
+
+async def test_pooled_sessions_run_without_jit_compilation(stack_env):
+    # an index-forced plan priced at 1e10 would otherwise pay LLVM compilation per batch
+    pool = await create_pool(stack_env.database_url, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SHOW jit") == "off"
+        other = await create_pool(stack_env.database_url, max_size=1,
+                                  server_settings={"application_name": "tmis-test"})
+        try:
+            async with other.acquire() as conn:
+                assert await conn.fetchval("SHOW jit") == "off"
+                assert await conn.fetchval("SHOW application_name") == "tmis-test"
+        finally:
+            await other.close()
+    finally:
+        await pool.close()
