@@ -143,7 +143,8 @@ async def _teacher_page(request: Request, teacher_id: str, *,
         "awaiting_label": REVIEW_LEVEL.get(str(item.get("awaiting_level")), ""),
         "reject_reason": rejection_text(item.get("rejected")),
         "checks": [{**c, "label": CHECKS.get(c.get("check", ""), c.get("check", "")),
-                    "severity_label": SEVERITY.get(c.get("severity", ""), "")}
+                    "severity_label": SEVERITY.get(c.get("severity", ""), ""),
+                    "message": chinese_message(str(c.get("message") or ""))}
                    for c in item.get("checks", [])],
         "diff": [{"field": field_label(d.get("field", "")), "old": value_label(d.get("old")),
                   "new": value_label(d.get("new"))} for d in item.get("diff", [])],
