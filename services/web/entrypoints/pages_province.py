@@ -100,7 +100,7 @@ async def download(request: Request, name: str, fmt: str,
 def _require_planner(user: SessionUser) -> None:
     if not may_plan(user.role):
         raise PageError(403, "无权访问",
-                        "无权操作：超出您的角色或所辖地区范围（仅省级、市州管理员可预览撤并批次）")
+                        "无权操作：超出您的角色或所辖地区范围（仅省级、市州管理员可查看和预览撤并批次）")
 
 
 def _orgsync_page(request: Request, user: SessionUser, status: int = 200,
@@ -168,6 +168,7 @@ async def orgsync_apply(request: Request) -> Response:
 @router.get("/orgsync/pending")
 async def orgsync_pending(request: Request) -> Response:
     user = user_of(request)
+    _require_planner(user)
     b = backends(request).orgsync
     pending, applied = await asyncio.gather(b.pending(user.token), b.batches(user.token,
                                                                               "applied"))

@@ -268,7 +268,7 @@ async def draw(request: Request) -> Response:
         return await _spot_page(request, county_code=values["county_code"], values=values,
                                 errors=errs.fields, form_errors=errs.general,
                                 status=exc.status)
-    return redirect(f"/review/spot-checks/{drawn['sample_id']}",
+    return redirect(f"/review/spot-checks?county_code={values['county_code']}",
                     f"已抽取 {len(drawn.get('sample', []))} 条（总体 "
                     f"{drawn.get('population_size', 0)} 条）")
 
