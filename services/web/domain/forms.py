@@ -28,7 +28,8 @@ BOOL_OPTIONS = (("true", "是"), ("false", "否"))
 TEACHER_FIELDS: tuple[FormField, ...] = (
     FormField("name", "姓名"),
     FormField("id_number", "身份证号"),
-    FormField("gender", "性别", "select", tuple((g.value, label(g)) for g in Gender)),
+    FormField("gender", "性别", "select",
+              (("", "请选择"), *((g.value, label(g)) for g in Gender))),
     FormField("birth_date", "出生日期", "date"),
     FormField("ethnicity", "民族"),
     FormField("post_status", "任职状态", "select",

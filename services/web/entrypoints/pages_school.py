@@ -338,6 +338,8 @@ async def import_upload(request: Request) -> Response:
         return render(request, "import.html", {
             "title": "批量导入", "errors": errors.fields, "form_errors": errors.general},
             status=exc.status, user=user)
+    report["problems"] = [{**p, "msg": chinese_message(str(p.get("msg", "")))}
+                          for p in report.get("problems", [])]
     return render(request, "import.html", {"title": "批量导入", "report": report,
                                            "filename": name}, user=user)
 
