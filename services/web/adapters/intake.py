@@ -35,10 +35,11 @@ class IntakeClient:
         return await self.backend.json("POST", "/v1/auth/teacher",
                                        json={"id_number": id_number, "credential": credential})
 
-    async def list_teachers(self, token: str, school_code: str,
-                            limit: int = 1000) -> list[dict[str, Any]]:
+    async def list_teachers(self, token: str, school_code: str, limit: int = 1000,
+                            offset: int = 0) -> list[dict[str, Any]]:
         return await self.backend.json("GET", "/v1/teachers", token,
-                                       params={"school_code": school_code, "limit": limit})
+                                       params={"school_code": school_code, "limit": limit,
+                                               "offset": offset})
 
     async def get_teacher(self, token: str, teacher_id: str) -> dict[str, Any]:
         return await self.backend.json("GET", f"/v1/teachers/{teacher_id}", token)

@@ -43,6 +43,7 @@ from services.web.service_layer.errors import (
     NotFoundThere,
     Unavailable,
 )
+from services.web.service_layer.school import school_data
 
 router = APIRouter(prefix="/school", include_in_schema=False)
 TeacherId = UUID
@@ -58,27 +59,13 @@ def _errors_of(exc: BackendError, names: frozenset[str]) -> FormErrors:
 async def school_page(request: Request) -> Response:
     user = user_of(request)
     code = school_of(user)
-    b = backends(request)
-    teachers = await b.intake.list_teachers(user.token, code)
-    notes: list[str] = []
-    items: list[dict[str, Any]] = []
-    try:
-        queue = await b.review.queue(user.token, school_code=code, limit=500)
-        items = list(queue.get("items", []))
-        if queue.get("total", 0) > len(items):
-            notes.append(f"审核状态仅显示最早提交的 {len(items)} 条")
-    except (Unavailable, NotAllowed) as exc:
-        notes.append(f"审核状态暂不可用：{chinese_message(exc.message)}")
-    flags: list[dict[str, Any]] = []
-    try:
-        flags = await b.intake.school_flags(user.token, code)
-    except BackendError:
-        notes.append("教师反馈暂不可用")
-    rows = school_rows(teachers, items)
+    data = await school_data(backends(request), user.token, code)
+    rows = school_rows(data.teachers, data.queue_items)
     names = {r.teacher_id: r.name for r in rows}
     return render(request, "school.html", {
-        "title": "本校教师", "school_code": code, "rows": rows, "notes": notes,
-        "flags": [{**f, "teacher_name": names.get(f.get("teacher_id", ""), "")} for f in flags],
+        "title": "本校教师", "school_code": code, "rows": rows, "notes": data.notes,
+        "flags": [{**f, "teacher_name": names.get(f.get("teacher_id", ""), "")}
+                  for f in data.flags],
     }, user=user)
 
 

@@ -311,3 +311,13 @@ def test_pages_are_chinese_and_carry_security_headers(client: TestClient) -> Non
     assert '<label for="username">用户名</label>' in answer.text
     assert answer.headers["x-frame-options"] == "SAMEORIGIN"
     assert "default-src 'self'" in answer.headers["content-security-policy"]
+
+
+def test_the_school_list_stays_usable_when_review_does_not_answer(
+        sign_in: SignIn, backends: FakeBackends) -> None:
+    backends.add_teacher("王芳")
+    client = sign_in("school1")
+    backends.down.add("review")
+    answer = client.get("/school")
+    assert answer.status_code == 200
+    assert "王芳" in answer.text and "审核状态暂不可用" in answer.text
