@@ -45,7 +45,7 @@ class WebStack:
     def processes(self) -> list[ServiceProcess]:
         return [*self.province.processes, self.web]
 
-    def logs(self, lines: int = 30) -> str:
+    def logs(self, lines: int = 12) -> str:
         """The last lines of every service's log, for an assertion message."""
         return "\n".join(f"--- {p.name} ---\n{p.tail(lines)}" for p in self.processes)
 
