@@ -6,6 +6,8 @@ and nowhere else (never into a URL or a page).
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import time
 from typing import Annotated, Any
 
@@ -27,6 +29,15 @@ from services.web.entrypoints.support import (
 from services.web.service_layer.errors import BackendError, Unavailable
 
 router = APIRouter(include_in_schema=False)
+# Sign-in forms are protected too (login CSRF: another site signing the browser in as someone
+# else): the form carries a random value that must equal this SameSite=Strict cookie's.
+PRE_SESSION_COOKIE = "tmis_signin"
+SIGNIN_EXPIRED = "登录页面已过期，请重新输入后登录"
+
+
+def _signin_ok(request: Request, given: str) -> bool:
+    expected = request.cookies.get(PRE_SESSION_COOKIE, "")
+    return bool(expected) and hmac.compare_digest(expected, given)
 
 
 def safe_next(value: str | None) -> str:
@@ -39,11 +50,16 @@ def safe_next(value: str | None) -> str:
 def _login_page(request: Request, *, teacher: bool, next_path: str, status: int = 200,
                 notice: str | None = None, notice_kind: str = "error",
                 values: dict[str, str] | None = None) -> Response:
-    return render(request, "login.html", {
+    nonce = secrets.token_urlsafe(24)
+    response = render(request, "login.html", {
         "title": "教师登录" if teacher else "登录", "teacher": teacher,
         "action": "/login/teacher" if teacher else "/login", "next": next_path,
         "notice": notice, "notice_kind": notice_kind, "values": values or {},
+        "signin_token": nonce,
     }, status=status, user=None)
+    response.set_cookie(PRE_SESSION_COOKIE, nonce, httponly=True, samesite="strict", path="/",
+                        max_age=3600)
+    return response
 
 
 def _signed_in(request: Request, answer: dict[str, Any], next_path: str) -> Response:
@@ -54,6 +70,7 @@ def _signed_in(request: Request, answer: dict[str, Any], next_path: str) -> Resp
     response = RedirectResponse(target, status_code=303)
     ttl = int(user.expires_at - time.time()) if user else 3600
     set_session(response, request, token, max(ttl, 60))
+    response.delete_cookie(PRE_SESSION_COOKIE, path="/")
     return response
 
 
@@ -74,8 +91,12 @@ async def login_form(request: Request, msg: str | None = None,
 @router.post("/login")
 async def login(request: Request, username: Annotated[str, Form()] = "",
                 password: Annotated[str, Form()] = "",
-                next: Annotated[str, Form()] = "/") -> Response:
+                next: Annotated[str, Form()] = "/",
+                signin_token: Annotated[str, Form()] = "") -> Response:
     next_path = safe_next(next)
+    if not _signin_ok(request, signin_token):
+        return _login_page(request, teacher=False, next_path=next_path, status=403,
+                           notice=SIGNIN_EXPIRED, values={"username": username})
     if not username.strip() or not password:
         return _login_page(request, teacher=False, next_path=next_path, status=422,
                            notice="请输入用户名和密码", values={"username": username})
@@ -97,8 +118,12 @@ async def teacher_login_form(request: Request,
 @router.post("/login/teacher")
 async def teacher_login(request: Request, id_number: Annotated[str, Form()] = "",
                         credential: Annotated[str, Form()] = "",
-                        next: Annotated[str, Form()] = "/") -> Response:
+                        next: Annotated[str, Form()] = "/",
+                        signin_token: Annotated[str, Form()] = "") -> Response:
     next_path = safe_next(next)
+    if not _signin_ok(request, signin_token):
+        return _login_page(request, teacher=True, next_path=next_path, status=403,
+                           notice=SIGNIN_EXPIRED, values={"id_number": id_number})
     if not id_number.strip() or not credential.strip():
         return _login_page(request, teacher=True, next_path=next_path, status=422,
                            notice="请输入身份证号和登录凭证", values={"id_number": id_number})

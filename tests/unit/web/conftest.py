@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -27,6 +28,14 @@ def client(backends: FakeBackends) -> Iterator[TestClient]:
         yield c
 
 
+def signin_token(client: TestClient, path: str = "/login") -> str:
+    """Open the sign-in page (as a browser does) and take its form's one-time value."""
+    page = client.get(path).text
+    found = re.search(r'name="signin_token" value="([^"]+)"', page)
+    assert found, "the sign-in page has no signin_token"
+    return found.group(1)
+
+
 @pytest.fixture
 def sign_in(client: TestClient) -> Callable[[str], TestClient]:
     passwords = {"school1": "right-password-1", "county1": "right-password-2",
@@ -34,7 +43,8 @@ def sign_in(client: TestClient) -> Callable[[str], TestClient]:
 
     def signed_in(username: str) -> TestClient:
         answer = client.post("/login", data={"username": username,
-                                             "password": passwords[username]})
+                                             "password": passwords[username],
+                                             "signin_token": signin_token(client)})
         assert answer.status_code == 303, answer.text
         return client
 

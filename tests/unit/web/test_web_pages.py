@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from tests.unit.web.conftest import signin_token
 from tests.unit.web.fakes import SCHOOL, FakeBackends, make_id_number, token, wrong_check_digit
 
 SignIn = Callable[[str], TestClient]
@@ -34,7 +35,8 @@ def teacher_form(**overrides: str) -> dict[str, str]:
 
 def test_signing_in_keeps_the_token_in_an_httponly_strict_cookie_and_goes_home_by_role(
         client: TestClient) -> None:
-    answer = client.post("/login", data={"username": "school1", "password": "right-password-1"})
+    answer = client.post("/login", data={"username": "school1", "password": "right-password-1",
+                                         "signin_token": signin_token(client)})
     assert answer.status_code == 303
     assert answer.headers["location"] == "/school"
     cookie = answer.headers["set-cookie"]
@@ -42,7 +44,8 @@ def test_signing_in_keeps_the_token_in_an_httponly_strict_cookie_and_goes_home_b
 
 
 def test_a_wrong_password_shows_intakes_reason_in_chinese(client: TestClient) -> None:
-    answer = client.post("/login", data={"username": "school1", "password": "nope"})
+    answer = client.post("/login", data={"username": "school1", "password": "nope",
+                                         "signin_token": signin_token(client)})
     assert answer.status_code == 401
     assert "用户名或密码错误" in answer.text
     assert "tmis_session" not in answer.headers.get("set-cookie", "")
@@ -70,9 +73,19 @@ def test_a_token_the_backend_refuses_sends_the_user_to_sign_in_again(
     assert answer.headers["location"].startswith("/login?msg=expired")
 
 
+def test_a_sign_in_posted_from_another_site_is_refused(client: TestClient,
+                                                       backends: FakeBackends) -> None:
+    answer = client.post("/login", data={"username": "school1", "password": "right-password-1",
+                                         "signin_token": "forged"})
+    assert answer.status_code == 403
+    assert "登录页面已过期" in answer.text
+    assert not [r for r in backends.requests if r.url.path == "/v1/auth/login"]
+
+
 def test_login_never_redirects_to_another_site(client: TestClient) -> None:
     answer = client.post("/login", data={"username": "school1", "password": "right-password-1",
-                                         "next": "//evil.example/"})
+                                         "next": "//evil.example/",
+                                         "signin_token": signin_token(client)})
     assert answer.headers["location"] == "/school"
 
 
