@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -88,25 +89,35 @@ async def login_form(request: Request, msg: str | None = None,
                        notice_kind="ok" if msg == "logout" else "error")
 
 
+async def _sign_in(request: Request, *, teacher: bool, who: tuple[str, str], secret: str,
+                   next_path: str, signin_token: str, missing: str,
+                   call: Callable[[str, str], Awaitable[dict[str, Any]]]) -> Response:
+    """Check the form's one-time value, then ask intake; the page again with why not."""
+    name, value = who
+    kept = {name: value}
+    if not _signin_ok(request, signin_token):
+        return _login_page(request, teacher=teacher, next_path=next_path, status=403,
+                           notice=SIGNIN_EXPIRED, values=kept)
+    if not value.strip() or not secret.strip():
+        return _login_page(request, teacher=teacher, next_path=next_path, status=422,
+                           notice=missing, values=kept)
+    try:
+        answer = await call(value.strip(), secret if not teacher else secret.strip())
+    except BackendError as exc:
+        status, message = _refusal(exc)
+        return _login_page(request, teacher=teacher, next_path=next_path, status=status,
+                           notice=message, values=kept)
+    return _signed_in(request, answer, next_path)
+
+
 @router.post("/login")
 async def login(request: Request, username: Annotated[str, Form()] = "",
                 password: Annotated[str, Form()] = "",
                 next: Annotated[str, Form()] = "/",
                 signin_token: Annotated[str, Form()] = "") -> Response:
-    next_path = safe_next(next)
-    if not _signin_ok(request, signin_token):
-        return _login_page(request, teacher=False, next_path=next_path, status=403,
-                           notice=SIGNIN_EXPIRED, values={"username": username})
-    if not username.strip() or not password:
-        return _login_page(request, teacher=False, next_path=next_path, status=422,
-                           notice="请输入用户名和密码", values={"username": username})
-    try:
-        answer = await backends(request).intake.login(username.strip(), password)
-    except BackendError as exc:
-        status, message = _refusal(exc)
-        return _login_page(request, teacher=False, next_path=next_path, status=status,
-                           notice=message, values={"username": username})
-    return _signed_in(request, answer, next_path)
+    return await _sign_in(request, teacher=False, who=("username", username), secret=password,
+                          next_path=safe_next(next), signin_token=signin_token,
+                          missing="请输入用户名和密码", call=backends(request).intake.login)
 
 
 @router.get("/login/teacher")
@@ -120,21 +131,10 @@ async def teacher_login(request: Request, id_number: Annotated[str, Form()] = ""
                         credential: Annotated[str, Form()] = "",
                         next: Annotated[str, Form()] = "/",
                         signin_token: Annotated[str, Form()] = "") -> Response:
-    next_path = safe_next(next)
-    if not _signin_ok(request, signin_token):
-        return _login_page(request, teacher=True, next_path=next_path, status=403,
-                           notice=SIGNIN_EXPIRED, values={"id_number": id_number})
-    if not id_number.strip() or not credential.strip():
-        return _login_page(request, teacher=True, next_path=next_path, status=422,
-                           notice="请输入身份证号和登录凭证", values={"id_number": id_number})
-    try:
-        answer = await backends(request).intake.teacher_login(id_number.strip(),
-                                                              credential.strip())
-    except BackendError as exc:
-        status, message = _refusal(exc)
-        return _login_page(request, teacher=True, next_path=next_path, status=status,
-                           notice=message, values={"id_number": id_number})
-    return _signed_in(request, answer, next_path)
+    return await _sign_in(request, teacher=True, who=("id_number", id_number),
+                          secret=credential, next_path=safe_next(next),
+                          signin_token=signin_token, missing="请输入身份证号和登录凭证",
+                          call=backends(request).intake.teacher_login)
 
 
 @router.post("/logout")

@@ -53,6 +53,7 @@ class FakeBackends:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     patches: list[dict[str, Any]] = field(default_factory=list)
     applied: list[bytes] = field(default_factory=list)
+    transfers: list[dict[str, Any]] = field(default_factory=list)
     requests: list[httpx.Request] = field(default_factory=list)
     revoked: set[str] = field(default_factory=set)
     down: set[str] = field(default_factory=set)
@@ -160,6 +161,17 @@ class FakeBackends:
             return httpx.Response(200, json={"teacher_id": t["teacher_id"], "version":
                                              t["version"], "school_code": t["school_code"],
                                              "completeness": 0.8, "changed_fields": []})
+        if method == "POST" and path == "/v1/documents":
+            if b"%PDF" not in request.content:
+                return error(415, "unsupported_media_type", "not a PDF, JPEG or PNG")
+            return httpx.Response(201, json={"sha256": "b" * 64, "media_type": "application/pdf",
+                                             "size_bytes": 10, "filename": "proof.pdf"})
+        if method == "POST" and len(parts) == 4 and parts[3] in ("transfer", "return-to-post"):
+            body = json.loads(request.content)
+            self.transfers.append({"teacher_id": parts[2], "kind": parts[3], **body})
+            return httpx.Response(200, json={"teacher_id": parts[2], "school_code": SCHOOL,
+                                             "version": 2, "completeness": 0.8,
+                                             "changed_fields": ["school_code"]})
         if method == "GET" and path.startswith("/v1/schools/") and path.endswith("/flags"):
             return httpx.Response(200, json=[])
         if method == "POST" and path == "/v1/imports":

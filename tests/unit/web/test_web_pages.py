@@ -334,3 +334,22 @@ def test_the_school_list_stays_usable_when_review_does_not_answer(
     answer = client.get("/school")
     assert answer.status_code == 200
     assert "王芳" in answer.text and "审核状态暂不可用" in answer.text
+
+
+def test_a_transfer_needs_its_proof_and_then_goes_to_intake_with_the_documents_hash(
+        sign_in: SignIn, backends: FakeBackends) -> None:
+    teacher_id = backends.add_teacher("赵敏")
+    client = sign_in("school1")
+    url = f"/school/teachers/{teacher_id}/transfer"
+    csrf = csrf_of(client.get(url).text)
+    missing = client.post(url, data={"csrf_token": csrf, "to_school_code": SCHOOL})
+    assert 'id="error-proof">请上传证明材料<' in missing.text
+    wrong = client.post(url, data={"csrf_token": csrf, "to_school_code": SCHOOL},
+                        files={"proof": ("proof.txt", b"hello", "text/plain")})
+    assert "证明材料须为 PDF、JPEG 或 PNG 文件" in wrong.text
+    assert backends.transfers == []
+    done = client.post(url, data={"csrf_token": csrf, "to_school_code": SCHOOL},
+                       files={"proof": ("proof.pdf", b"%PDF-1.4 x", "application/pdf")})
+    assert done.status_code == 303 and done.headers["location"] == "/school"
+    assert backends.transfers == [{"teacher_id": teacher_id, "kind": "transfer",
+                                   "to_school_code": SCHOOL, "proof_sha256": "b" * 64}]
