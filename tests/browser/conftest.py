@@ -83,9 +83,9 @@ async def browser() -> AsyncIterator[Any]:
 
     async with async_playwright() as p:
         # --no-sandbox: the tests may run as root (in a container), where chromium's sandbox
-        # refuses to start.
+        # refuses to start; --lang: date inputs show 年/月/日 as a Chinese user's browser does.
         launched = await p.chromium.launch(executable_path=str(CHROMIUM),
-                                           args=["--no-sandbox"])
+                                           args=["--no-sandbox", "--lang=zh-CN"])
         try:
             yield launched
         finally:

@@ -81,6 +81,11 @@ def a_person(rng: random.Random, county: str = COUNTY_A, **changes: Any) -> dict
     return record
 
 
+def wrong_check_digit(id_number: str) -> str:
+    """The same ID number with another check character: what a typing slip gives."""
+    return id_number[:-1] + ("0" if id_number[-1] != "0" else "1")
+
+
 class Seeder:
     """Calls intake as whoever it signed in as last."""
 

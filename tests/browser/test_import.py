@@ -14,8 +14,7 @@ from typing import Any
 from playwright.async_api import expect
 
 from tests.browser.conftest import Shots
-from tests.browser.seed import World, a_person
-from tests.browser.test_journey import wrong_check_digit
+from tests.browser.seed import World, a_person, wrong_check_digit
 from tests.browser.ui import figures, row_of, sign_in
 
 

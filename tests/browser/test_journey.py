@@ -16,36 +16,21 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Shots
-from tests.browser.seed import World, a_person
+from tests.browser.seed import World, a_person, wrong_check_digit
 from tests.browser.stack import WebStack
 from tests.browser.ui import (
+    decide,
     field_error,
+    fill_record,
     flashes,
     reload_until,
     row_of,
     sign_in,
+    status_in_school_list,
     text_of,
 )
 
 REASON = "民族填写有误，请与户籍信息核对"
-
-
-def wrong_check_digit(id_number: str) -> str:
-    return id_number[:-1] + ("0" if id_number[-1] != "0" else "1")
-
-
-async def fill_record(page: Page, record: dict[str, Any]) -> None:
-    """Type a record into the add/edit form (README: labels of /school/teachers/new)."""
-    await page.get_by_label("姓名", exact=True).fill(record["name"])
-    await page.get_by_label("身份证号", exact=True).fill(record["id_number"])
-    await page.get_by_label("性别", exact=True).select_option(
-        label={"male": "男", "female": "女"}[record["gender"]])
-    await page.get_by_label("出生日期", exact=True).fill(record["birth_date"])
-    await page.get_by_label("民族", exact=True).fill(record["ethnicity"])
-    await page.get_by_label("任职状态", exact=True).select_option(label="在本单位任职")
-    await page.get_by_label("是否专任教师", exact=True).select_option(label="是")
-    await page.get_by_label("参加工作日期", exact=True).fill(record["hire_date"])
-    await page.get_by_label("任教学段", exact=True).select_option(label="小学 (含教学点)")
 
 
 async def review_complete_count(page: Page) -> int:
@@ -55,32 +40,6 @@ async def review_complete_count(page: Page) -> int:
     found = re.search(r"审核完成教师数\D{0,20}?(\d+)", text)
     assert found, f"no 审核完成教师数 on the dashboard:\n{text}"
     return int(found.group(1))
-
-
-async def decide(page: Page, teacher_id: str, decision: str, reason: str = "") -> None:
-    """Open the record on /review/teachers/{id} (reloading until it awaits this reviewer's
-    level: review follows intake's events a moment later) and approve or reject it."""
-    button = page.get_by_role("button", name=decision, exact=True)
-
-    async def awaits_me() -> bool:
-        return await button.count() > 0
-
-    await reload_until(page, f"/review/teachers/{teacher_id}", awaits_me,
-                       f"the record awaiting a {decision} decision")
-    if reason:
-        await page.get_by_label("退回原因", exact=True).fill(reason)
-    await button.click()
-    await page.wait_for_load_state()
-    await expect(page.locator(".flash.error")).to_have_count(0)
-
-
-async def status_in_school_list(page: Page, name: str, wanted: str) -> None:
-    row = row_of(page, "teachers", name)
-
-    async def shown() -> bool:
-        return await row.count() == 1 and wanted in await text_of(row)
-
-    await reload_until(page, "/school", shown, f"{name}: {wanted}")
 
 
 async def test_a_teacher_entered_with_an_error_is_fixed_rejected_fixed_again_approved_and_counted(
@@ -145,6 +104,23 @@ async def test_a_teacher_entered_with_an_error_is_fixed_rejected_fixed_again_app
         return await review_complete_count(province) == counted_before + 1
 
     await reload_until(province, "/dashboard", counted, "the teacher counted as 审核完成")
+
+    # A later change goes back to review, and the county sees exactly what changed since the
+    # approval: one field, its old and its new value.
+    await school.goto(f"/school/teachers/{teacher_id}")
+    await school.get_by_label("最高学历", exact=True).fill("本科")
+    await school.get_by_role("button", name="保存").click()
+    await expect(flashes(school)).to_contain_text("已保存")
+    diff = county.locator("table#diff tbody tr")
+
+    async def diff_shown() -> bool:
+        return await diff.count() > 0
+
+    await reload_until(county, f"/review/teachers/{teacher_id}", diff_shown,
+                       "the change since the county's approval")
+    await expect(diff).to_have_count(1)
+    await expect(diff.locator("td")).to_have_text(["最高学历", "", "本科"])
+    await shots(county, "review-teacher-diff", full_page=True)
 
 
 async def _has_button(page: Page, name: str) -> bool:

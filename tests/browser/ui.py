@@ -10,6 +10,7 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from playwright.async_api import Locator, Page, expect
 
@@ -33,6 +34,29 @@ async def _submit_sign_in(page: Page, path: str, fields: dict[str, str]) -> None
         await page.get_by_label(label, exact=True).fill(value)
     await page.get_by_role("button", name="登录").click()
     await expect(page.get_by_role("button", name="退出")).to_be_visible()
+
+
+async def fill_record(page: Page, record: dict[str, Any]) -> None:
+    """Type a record (intake's RecordIn JSON) into the add/edit form, by the README's labels."""
+    await page.get_by_label("姓名", exact=True).fill(record["name"])
+    await page.get_by_label("身份证号", exact=True).fill(record["id_number"])
+    await page.get_by_label("性别", exact=True).select_option(
+        label={"male": "男", "female": "女"}[record["gender"]])
+    await page.get_by_label("出生日期", exact=True).fill(record["birth_date"])
+    await page.get_by_label("民族", exact=True).fill(record["ethnicity"])
+    await page.get_by_label("任职状态", exact=True).select_option(label="在本单位任职")
+    await page.get_by_label("是否专任教师", exact=True).select_option(label="是")
+    await page.get_by_label("参加工作日期", exact=True).fill(record["hire_date"])
+    await page.get_by_label("任教学段", exact=True).select_option(label="小学 (含教学点)")
+
+
+async def add_teacher(page: Page, record: dict[str, Any]) -> str:
+    """Enter a teacher on /school/teachers/new; the new teacher's id (from the page's URL)."""
+    await page.goto("/school/teachers/new")
+    await fill_record(page, record)
+    await page.get_by_role("button", name="保存").click()
+    await expect(page).to_have_url(re.compile(r"/school/teachers/[0-9a-f-]{36}$"))
+    return page.url.rsplit("/", 1)[1]
 
 
 def nav(page: Page) -> Locator:
@@ -62,6 +86,32 @@ async def reload_until(page: Page, url: str, shown: Callable[[], Awaitable[bool]
             raise AssertionError(f"{what}: not shown on {url} within {timeout}s; the page "
                                  f"says:\n{await page.locator('body').inner_text()}")
         await asyncio.sleep(1.0)
+
+
+async def decide(page: Page, teacher_id: str, decision: str, reason: str = "") -> None:
+    """Open the record on /review/teachers/{id} (reloading until it awaits this reviewer's
+    level: review follows intake's events a moment later) and approve or reject it."""
+    button = page.get_by_role("button", name=decision, exact=True)
+
+    async def awaits_me() -> bool:
+        return await button.count() > 0
+
+    await reload_until(page, f"/review/teachers/{teacher_id}", awaits_me,
+                       f"the record awaiting a {decision} decision")
+    if reason:
+        await page.get_by_label("退回原因", exact=True).fill(reason)
+    await button.click()
+    await page.wait_for_load_state()
+    await expect(page.locator(".flash.error")).to_have_count(0)
+
+
+async def status_in_school_list(page: Page, name: str, wanted: str) -> None:
+    row = row_of(page, "teachers", name)
+
+    async def shown() -> bool:
+        return await row.count() == 1 and wanted in await text_of(row)
+
+    await reload_until(page, "/school", shown, f"{name}: {wanted}")
 
 
 def field_error(page: Page, field: str) -> Locator:
