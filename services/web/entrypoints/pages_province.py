@@ -37,6 +37,11 @@ DOWNLOADS = (("分学段表 XLSX", "stages", "xlsx"), ("分学段表 CSV", "stag
              ("三方对比 XLSX", "comparison", "xlsx"))
 
 
+def _as_of_label(as_of: str) -> str:
+    """Reporting says "now" for today's figures."""
+    return "截至今日" if as_of in ("", "now") else f"截至 {as_of[:10]}"
+
+
 def _reports_for(user: SessionUser) -> tuple[str, ...]:
     regional = "cities" if user.role in ("province_admin", "province_sysadmin", "query",
                                          "service") and not user.region_code else "counties"
@@ -70,7 +75,7 @@ async def dashboard(request: Request,
         if raw_notice:
             notice = [raw_notice] if isinstance(raw_notice, str) else [str(p) for p in raw_notice]
         reports.append({"name": name, "title": answer.get("title", name),
-                        "as_of": answer.get("as_of", ""),
+                        "as_of": _as_of_label(str(answer.get("as_of", ""))),
                         "flags": [str(f.get("message", "")) for f in answer.get("flags") or []],
                         "tables": report_tables(answer)})
     query = f"?as_of={day}" if day else ""
