@@ -22,7 +22,7 @@ from services.web.domain.forms import (
     record_changes,
     record_values,
 )
-from services.web.domain.labels import status_label
+from services.web.domain.labels import field_label, status_label
 from services.web.domain.views import rejection_text, school_rows
 from services.web.entrypoints.support import (
     backends,
@@ -64,8 +64,8 @@ async def school_page(request: Request) -> Response:
     names = {r.teacher_id: r.name for r in rows}
     return render(request, "school.html", {
         "title": "本校教师", "school_code": code, "rows": rows, "notes": data.notes,
-        "flags": [{**f, "teacher_name": names.get(f.get("teacher_id", ""), "")}
-                  for f in data.flags],
+        "flags": [{**f, "teacher_name": names.get(f.get("teacher_id", ""), ""),
+                   "field_label": field_label(str(f.get("field", "")))} for f in data.flags],
     }, user=user)
 
 
