@@ -88,6 +88,12 @@ class IntakeClient:
     async def school_flags(self, token: str, school_code: str) -> list[dict[str, Any]]:
         return await self.backend.json("GET", f"/v1/schools/{school_code}/flags", token)
 
+    async def resolve_flag(self, token: str, school_code: str, flag_id: str,
+                           note: str) -> dict[str, Any]:
+        return await self.backend.json("POST",
+                                       f"/v1/schools/{school_code}/flags/{flag_id}/resolve",
+                                       token, json={"note": note})
+
     async def own_record(self, token: str) -> dict[str, Any]:
         return await self.backend.json("GET", "/v1/me/record", token)
 

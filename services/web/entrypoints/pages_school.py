@@ -69,6 +69,20 @@ async def school_page(request: Request) -> Response:
     }, user=user)
 
 
+@router.post("/flags/{flag_id}/resolve")
+async def resolve_flag(request: Request, flag_id: UUID) -> Response:
+    """The school answers a teacher's flag (after fixing the record, or saying why not)."""
+    user = user_of(request)
+    code = school_of(user)
+    form = await checked_form(request)
+    try:
+        await backends(request).intake.resolve_flag(user.token, code, str(flag_id),
+                                                    text(form, "note"))
+    except (Invalid, Conflicting, NotFoundThere) as exc:
+        return redirect("/school", chinese_message(exc.message), "error")
+    return redirect("/school", "已处理教师反馈")
+
+
 # ------------------------------------------------------------------ add and edit a teacher
 
 

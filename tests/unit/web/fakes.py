@@ -54,6 +54,7 @@ class FakeBackends:
     patches: list[dict[str, Any]] = field(default_factory=list)
     applied: list[bytes] = field(default_factory=list)
     transfers: list[dict[str, Any]] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
     requests: list[httpx.Request] = field(default_factory=list)
     revoked: set[str] = field(default_factory=set)
     down: set[str] = field(default_factory=set)
@@ -173,7 +174,13 @@ class FakeBackends:
                                              "version": 2, "completeness": 0.8,
                                              "changed_fields": ["school_code"]})
         if method == "GET" and path.startswith("/v1/schools/") and path.endswith("/flags"):
-            return httpx.Response(200, json=[])
+            return httpx.Response(200, json=[f for f in self.flags if f["open"]])
+        if method == "POST" and path.startswith("/v1/schools/") and path.endswith("/resolve"):
+            for f in self.flags:
+                if f["flag_id"] == parts[4]:
+                    f.update(open=False, resolution=json.loads(request.content)["note"])
+                    return httpx.Response(200, json=f)
+            return error(404, "not_found", "no such flag")
         if method == "POST" and path == "/v1/imports":
             return httpx.Response(200, json={
                 "school_code": SCHOOL, "rows": 3, "registered": 2, "updated": 0,

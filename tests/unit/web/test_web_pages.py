@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from uuid import uuid4
 
 from fastapi.testclient import TestClient
 
@@ -353,3 +354,21 @@ def test_a_transfer_needs_its_proof_and_then_goes_to_intake_with_the_documents_h
     assert done.status_code == 303 and done.headers["location"] == "/school"
     assert backends.transfers == [{"teacher_id": teacher_id, "kind": "transfer",
                                    "to_school_code": SCHOOL, "proof_sha256": "b" * 64}]
+
+
+def test_the_school_answers_a_teachers_flag_from_its_list(
+        sign_in: SignIn, backends: FakeBackends) -> None:
+    teacher_id = backends.add_teacher("王芳")
+    flag_id = str(uuid4())
+    backends.flags.append({"flag_id": flag_id, "teacher_id": teacher_id, "school_code": SCHOOL,
+                           "field": "highest_education", "comment": "应为本科",
+                           "record_version": 1, "created_at": "2026-11-25T10:00:00+08:00",
+                           "open": True, "resolved_at": None, "resolution": ""})
+    client = sign_in("school1")
+    page = client.get("/school").text
+    assert "<td>最高学历</td><td>应为本科</td>" in page
+    answer = client.post(f"/school/flags/{flag_id}/resolve",
+                         data={"csrf_token": csrf_of(page), "note": "已更正"})
+    assert answer.status_code == 303
+    assert backends.flags[0]["open"] is False and backends.flags[0]["resolution"] == "已更正"
+    assert "已处理教师反馈" in client.get("/school").text
