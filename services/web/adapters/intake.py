@@ -88,6 +88,9 @@ class IntakeClient:
     async def school_flags(self, token: str, school_code: str) -> list[dict[str, Any]]:
         return await self.backend.json("GET", f"/v1/schools/{school_code}/flags", token)
 
+    async def issue_credential(self, token: str, teacher_id: str) -> dict[str, Any]:
+        return await self.backend.json("POST", f"/v1/teachers/{teacher_id}/credential", token)
+
     async def resolve_flag(self, token: str, school_code: str, flag_id: str,
                            note: str) -> dict[str, Any]:
         return await self.backend.json("POST",

@@ -183,6 +183,19 @@ async def edit_teacher(request: Request, teacher_id: TeacherId) -> Response:
     return redirect(f"/school/teachers/{tid}", "已保存，已重新提交审核")
 
 
+@router.post("/teachers/{teacher_id}/credential")
+async def issue_credential(request: Request, teacher_id: TeacherId) -> Response:
+    """A teacher's sign-in credential, shown this once (intake keeps only its hash)."""
+    user = user_of(request)
+    await checked_form(request)
+    b = backends(request)
+    teacher = await b.intake.get_teacher(user.token, str(teacher_id))
+    issued = await b.intake.issue_credential(user.token, str(teacher_id))
+    return render(request, "credential.html", {
+        "title": "教师登录凭证", "teacher": teacher, "credential": issued["credential"]},
+        user=user)
+
+
 # ------------------------------------------------------------ transfer and return to post
 
 

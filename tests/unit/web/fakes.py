@@ -162,6 +162,9 @@ class FakeBackends:
             return httpx.Response(200, json={"teacher_id": t["teacher_id"], "version":
                                              t["version"], "school_code": t["school_code"],
                                              "completeness": 0.8, "changed_fields": []})
+        if method == "POST" and len(parts) == 4 and parts[3] == "credential":
+            return httpx.Response(201, json={"teacher_id": parts[2], "account_id": "a1",
+                                             "credential": "7kq2-m9xp-4hte-wr8n"})
         if method == "POST" and path == "/v1/documents":
             if b"%PDF" not in request.content:
                 return error(415, "unsupported_media_type", "not a PDF, JPEG or PNG")

@@ -372,3 +372,14 @@ def test_the_school_answers_a_teachers_flag_from_its_list(
     assert answer.status_code == 303
     assert backends.flags[0]["open"] is False and backends.flags[0]["resolution"] == "已更正"
     assert "已处理教师反馈" in client.get("/school").text
+
+
+def test_a_teachers_credential_is_issued_from_the_teacher_page_and_shown_once(
+        sign_in: SignIn, backends: FakeBackends) -> None:
+    teacher_id = backends.add_teacher("王芳")
+    client = sign_in("school1")
+    page = client.get(f"/school/teachers/{teacher_id}").text
+    answer = client.post(f"/school/teachers/{teacher_id}/credential",
+                         data={"csrf_token": csrf_of(page)})
+    assert answer.status_code == 200
+    assert '<p class="credential mono" id="credential">7kq2-m9xp-4hte-wr8n</p>' in answer.text
