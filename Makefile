@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml $(PACKAGES)
 
 demo: venv
 	$(BIN)/tmis up --fresh
-	$(BIN)/tmis demo
+	$(BIN)/tmis demo $(DEMO_ARGS)
 
 up: venv
 	$(BIN)/tmis up

@@ -15,7 +15,6 @@ A measurement, not a test: a failed verification is recorded (and exits 1), neve
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -37,7 +36,13 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     from deploy.local import stack
     from simulator.domain.profile import NOTICE_PROFILE_PATH
-    from simulator.entrypoints.driver import DriverError, DriverOptions, simulate
+    from simulator.entrypoints.driver import (
+        DriverError,
+        DriverOptions,
+        measurement,
+        simulate,
+        write_measurement,
+    )
     from tmis_cli.main import local_kafka_credentials
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -63,36 +68,21 @@ def main() -> int:
         stack.up(fresh=True, state_dir=home)  # secure by default, like `make demo`
         local_kafka_credentials()  # connect as its admin, as `tmis simulate` does
         stack_seconds = time.perf_counter() - started
+        options = DriverOptions(seed=args.seed, concurrency=args.concurrency)
         try:
-            outcome = simulate(args.profile, DriverOptions(seed=args.seed,
-                                                           concurrency=args.concurrency))
+            outcome = simulate(args.profile, options)
         except DriverError as exc:
             record["error"] = str(exc)
             print(f"bench province: {exc}", file=sys.stderr)
         else:
-            run_seconds = sum(s for name, s in outcome.timings if name != "verify")
-            caught = outcome.result.caught_up
-            events = caught.events if caught else None
-            record.update({
-                "stack_up_seconds": round(stack_seconds, 1),
-                "schools": len(outcome.plan.schools),
-                "teachers": sum(s.registered for s in outcome.plan.schools),
-                "steps": {name: round(s, 1) for name, s in outcome.timings},
-                "seconds": round(run_seconds, 1),
-                "events": events,
-                "dead_letters": caught.dead_letters if caught else None,
-                "events_per_s": round(events / run_seconds, 1) if events else None,
-                "verified": outcome.ok,
-                "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail}
-                           for c in (outcome.verdict.checks if outcome.verdict else [])],
-            })
+            record.update(measurement(outcome, args.profile, options, record["command"]))
+            record["stack_up_seconds"] = round(stack_seconds, 1)
             code = 0 if outcome.ok else 1
     finally:
-        record["machine"] = {**before, "loadavg_1m_after": round(os.getloadavg()[0], 2)}
+        record["machine"] = {**before, **record.get("machine", {})}
         record["wall_seconds"] = round(time.perf_counter() - started, 1)
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "province.json").write_text(json.dumps(record, ensure_ascii=False, indent=2)
-                                               + "\n", encoding="utf-8")
+        write_measurement(RESULTS / "province.json", record)
         if args.keep:
             print(f"the stack stays up: TMIS_HOME={home} .venv/bin/tmis down")
         else:

@@ -8,13 +8,15 @@ back as `DriverError` with one readable message; `tmis_cli` prints it and exits 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from aiokafka.errors import KafkaError
 
@@ -125,6 +127,37 @@ def simulate(profile_path: Path, options: DriverOptions, out: TextIO | None = No
     outcome.timings.insert(0, ("plan", planned))
     report(outcome, say)
     return outcome
+
+
+def measurement(outcome: Outcome, profile_path: Path, options: DriverOptions,
+                command: str) -> dict[str, Any]:
+    """The run as a benchmark record (bench/results/province.json): first submission to every
+    report correct, per step, with the events the services exchanged."""
+    run_seconds = sum(s for name, s in outcome.timings if name not in ("plan", "verify"))
+    caught = outcome.result.caught_up
+    events = caught.events if caught else None
+    return {
+        "bench": "province", "command": command,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "profile": str(profile_path), "seed": options.seed, "concurrency": options.concurrency,
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                    "loadavg_1m_at_end": round(os.getloadavg()[0], 2)},
+        "schools": len(outcome.plan.schools),
+        "teachers": sum(s.registered for s in outcome.plan.schools),
+        "steps": {name: round(s, 1) for name, s in outcome.timings},
+        "seconds": round(run_seconds, 1),
+        "events": events,
+        "dead_letters": caught.dead_letters if caught else None,
+        "events_per_s": round(events / run_seconds, 1) if events and run_seconds else None,
+        "verified": outcome.ok if outcome.verdict is not None else None,
+        "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail}
+                   for c in (outcome.verdict.checks if outcome.verdict else [])],
+    }
+
+
+def write_measurement(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def report(outcome: Outcome, say: Callable[[str], None]) -> None:

@@ -12,7 +12,7 @@ import argparse
 from typing import Any
 
 from tmis_cli import CliError
-from tmis_cli.commands.simulate import add_run_options
+from tmis_cli.commands.simulate import add_run_options, record
 
 SEED = 2017
 
@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         outcome = simulate(NOTICE_PROFILE_PATH, options)
     except DriverError as exc:
         raise CliError(str(exc)) from exc
+    record(args, NOTICE_PROFILE_PATH, options, outcome)
     verdict = outcome.verdict
     assert verdict is not None and outcome.endpoints is not None
     day, year = outcome.plan.reference_date, outcome.plan.reference_date.year - 1

@@ -3,6 +3,7 @@ the services' public HTTP APIs, then a check that reporting shows exactly the pr
 
     tmis simulate --profile shared/data/notice_2017_stage_table.csv --seed 2017
     tmis simulate --profile my_table.csv --concurrency 4 --no-verify
+    tmis simulate --profile my_table.csv --record bench/results/province.json   # timings as JSON
 
 The profile is a stage table in the notice's CSV format (blanks, entered above annual, a stage
 with nothing entered and a total row that does not add up are all fine). The run is
@@ -14,6 +15,7 @@ event. Exit 0 when reporting's stage table (and findings) equal the plan, 1 othe
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="requests in flight at once (default 6, for a 2-core machine)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bars on stderr")
+    parser.add_argument("--record", type=Path, metavar="FILE.json",
+                        help="also write the run's timings and event counts as a benchmark "
+                             "record (bench/results/province.json's format)")
 
 
 def _positive(raw: str) -> int:
@@ -58,4 +63,14 @@ def run(args: argparse.Namespace) -> int:
         outcome = simulate(args.profile, options)
     except DriverError as exc:
         raise CliError(str(exc)) from exc
+    record(args, args.profile, options, outcome)
     return 0 if outcome.ok else 1
+
+
+def record(args: argparse.Namespace, profile: Path, options: Any, outcome: Any) -> None:
+    if args.record is not None:
+        from simulator.entrypoints.driver import measurement, write_measurement
+
+        write_measurement(args.record, measurement(outcome, profile, options,
+                                                   "tmis " + " ".join(sys.argv[1:])))
+        print(f"wrote {args.record}")
