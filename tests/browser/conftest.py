@@ -83,7 +83,8 @@ async def browser() -> AsyncIterator[Any]:
 
     async with async_playwright() as p:
         # --no-sandbox: the tests may run as root (in a container), where chromium's sandbox
-        # refuses to start; --lang: date inputs show 年/月/日 as a Chinese user's browser does.
+        # refuses to start; --lang: chromium's own words (file and date pickers) in Chinese,
+        # where Debian's chromium-l10n is installed (without it they stay English).
         launched = await p.chromium.launch(executable_path=str(CHROMIUM),
                                            args=["--no-sandbox", "--lang=zh-CN"])
         try:

@@ -4,16 +4,14 @@ the flag under 教师反馈."""
 
 from __future__ import annotations
 
-import asyncio
 import io
-from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
 from playwright.async_api import expect
 
 from tests.browser.seed import World
-from tests.browser.ui import flashes, row_of, sign_in, sign_in_as_teacher
+from tests.browser.ui import download, flashes, row_of, sign_in, sign_in_as_teacher
 
 
 def cells_of(xlsx: bytes) -> str:
@@ -27,10 +25,7 @@ async def test_the_school_exports_the_confirmation_table_and_marks_it_returned(
     page = await new_page()
     await sign_in(page, world.accounts["school_a"])
     await page.goto("/school/confirmation")
-    async with page.expect_download() as downloading:
-        await page.get_by_role("link", name="导出确认表 (XLSX)").click()
-    saved = Path(await (await downloading.value).path())
-    table = cells_of(await asyncio.to_thread(saved.read_bytes))
+    table = cells_of(await download(page, "导出确认表 (XLSX)"))
     for teacher in world.seeded_teachers:
         assert teacher.name in table, table[:500]
 

@@ -4,18 +4,16 @@ the bad row's number and field, and the good rows are in the school's list."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import random
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import expect
 
 from tests.browser.conftest import Shots
 from tests.browser.seed import World, a_person, wrong_check_digit
-from tests.browser.ui import figures, row_of, sign_in
+from tests.browser.ui import download, figures, row_of, sign_in
 
 
 def template_row(record: dict[str, Any]) -> dict[str, str]:
@@ -46,10 +44,7 @@ async def test_an_uploaded_template_shows_a_per_row_report_and_adds_the_good_row
     page = await new_page()
     await sign_in(page, world.accounts["school_a"])
     await page.goto("/school/import")
-    async with page.expect_download() as downloading:
-        await page.get_by_role("link", name="下载导入模板 (CSV)").click()
-    saved = Path(await (await downloading.value).path())
-    template = await asyncio.to_thread(saved.read_text, encoding="utf-8-sig")
+    template = (await download(page, "下载导入模板 (CSV)")).decode("utf-8-sig")
     assert "身份证号" in template
 
     rng = random.Random()

@@ -10,6 +10,7 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Locator, Page, expect
@@ -57,6 +58,14 @@ async def add_teacher(page: Page, record: dict[str, Any]) -> str:
     await page.get_by_role("button", name="保存").click()
     await expect(page).to_have_url(re.compile(r"/school/teachers/[0-9a-f-]{36}$"))
     return page.url.rsplit("/", 1)[1]
+
+
+async def download(page: Page, link_text: str) -> bytes:
+    """Click a download link; the file's bytes, as the browser saved them."""
+    async with page.expect_download() as downloading:
+        await page.get_by_role("link", name=link_text).click()
+    saved = Path(await (await downloading.value).path())
+    return await asyncio.to_thread(saved.read_bytes)
 
 
 def nav(page: Page) -> Locator:
