@@ -1,6 +1,6 @@
 """A school administrator downloads the import template from the page, fills it in (two good
-rows and one with a wrong check digit) and uploads it: the page shows the per-row report, with
-the bad row's number and field, and the good rows are in the school's list."""
+rows and one with a wrong check digit) and uploads it: progress shows while it runs, then the
+per-row report, with the bad row's number and field; the good rows are in the school's list."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from playwright.async_api import expect
 
 from tests.browser.conftest import Shots
 from tests.browser.seed import World, a_person, wrong_check_digit
-from tests.browser.ui import download, figures, row_of, sign_in
+from tests.browser.ui import download, figures, held_back, row_of, sign_in
 
 
 def template_row(record: dict[str, Any]) -> dict[str, str]:
@@ -53,7 +53,10 @@ async def test_an_uploaded_template_shows_a_per_row_report_and_adds_the_good_row
     await page.get_by_label("导入文件", exact=True).set_input_files({
         "name": "本校教师.csv", "mimeType": "text/csv",
         "buffer": filled_template(template, [good, bad, also_good])})
-    await page.get_by_role("button", name="上传").click()
+    async with held_back(page, "**/school/import"):  # a long import: progress shows
+        await page.get_by_role("button", name="上传").click()
+        await expect(page.get_by_role("progressbar")).to_be_visible()
+        await expect(page.get_by_role("button", name="上传")).to_be_disabled()
 
     summary = page.locator("table#import-summary")
     await expect(summary).to_be_visible(timeout=60_000)

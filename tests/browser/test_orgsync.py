@@ -12,7 +12,7 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Shots
 from tests.browser.seed import COUNTY_B, World
-from tests.browser.ui import row_of, sign_in
+from tests.browser.ui import held_back, row_of, sign_in
 
 HEADER = "batch_id,effective_date,op,school_code,target_code,name,stage,county_code"
 
@@ -54,7 +54,10 @@ async def test_a_batch_is_previewed_with_its_problems_then_fixed_and_applied(
     await expect(row_of(page, "plan-changes", new_code)).to_have_count(1)
     await expect(row_of(page, "plan-changes", world.school_b)).to_contain_text("秦州区东关实验小学")
     await shots(page, "orgsync-plan", full_page=True)
-    await page.get_by_role("button", name="应用").click()
+    async with held_back(page, "**/orgsync/apply"):  # a long apply: progress shows
+        await page.get_by_role("button", name="应用").click()
+        await expect(page.get_by_role("progressbar")).to_be_visible()
+        await expect(page.get_by_role("button", name="应用")).to_be_disabled()
     await expect(page.locator("body")).to_contain_text(f"批次 {batch_id} 已应用",
                                                        timeout=60_000)
 

@@ -7,13 +7,14 @@ selectors the user cannot see, except the table ids the README names.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Route, expect
 
 from tests.browser.seed import Login, TeacherLogin
 
@@ -66,6 +67,23 @@ async def download(page: Page, link_text: str) -> bytes:
         await page.get_by_role("link", name=link_text).click()
     saved = Path(await (await downloading.value).path())
     return await asyncio.to_thread(saved.read_bytes)
+
+
+@contextlib.asynccontextmanager
+async def held_back(page: Page, url_glob: str, seconds: float = 3.0) -> AsyncIterator[None]:
+    """Inside, a POST to `url_glob` waits `seconds` before it leaves the browser: a long
+    import or apply, long enough to see the page's progress display."""
+
+    async def hold(route: Route) -> None:
+        if route.request.method == "POST":
+            await asyncio.sleep(seconds)
+        await route.continue_()
+
+    await page.route(url_glob, hold)
+    try:
+        yield
+    finally:
+        await page.unroute(url_glob, hold)
 
 
 def nav(page: Page) -> Locator:
