@@ -87,10 +87,16 @@ async def test_a_teacher_entered_with_an_error_is_fixed_rejected_fixed_again_app
         f"县级审核：{REASON}")
     await shots(school, "school-teachers-rejected")
 
-    # ... fixes the record (only the changed field is sent) and approves it again.
+    # ... fixes the record (a slip on the way is shown next to the field) and approves it
+    # again.
     await school.goto(f"/school/teachers/{teacher_id}")
     await expect(school.locator("body")).to_contain_text(REASON)
-    await school.get_by_label("民族", exact=True).fill("回族")
+    ethnicity = school.get_by_label("民族", exact=True)
+    await ethnicity.fill("回民")  # not a name of GB/T 3304: refused next to the field
+    await school.get_by_role("button", name="保存").click()
+    await expect(field_error(school, "ethnicity")).to_be_visible()
+    await expect(ethnicity).to_have_value("回民")
+    await ethnicity.fill("回族")
     await school.get_by_role("button", name="保存").click()
     await expect(flashes(school)).to_contain_text("已保存")
     await decide(school, teacher_id, "通过")
