@@ -30,6 +30,8 @@ from services.web.entrypoints import (
     pages_province,
     pages_review,
     pages_school,
+    pages_school_files,
+    pages_school_moves,
 )
 from services.web.entrypoints.support import (
     HERE,
@@ -84,7 +86,8 @@ def create_app(settings: WebSettings | None = None,
     app.state.settings = settings
     app.state.backends = build_backends(settings, client)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (pages_auth, pages_school, pages_review, pages_province, pages_me):
+    for module in (pages_auth, pages_school, pages_school_moves, pages_school_files,
+                   pages_review, pages_province, pages_me):
         app.include_router(module.router)
     _install_basics(app)
     _install_error_pages(app)

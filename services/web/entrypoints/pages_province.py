@@ -20,6 +20,7 @@ from services.web.entrypoints.support import (
     PageError,
     backends,
     checked_form,
+    download,
     read_upload,
     redirect,
     render,
@@ -88,15 +89,13 @@ async def dashboard(request: Request,
 
 
 @router.get("/dashboard/download/{name}.{fmt}")
-async def download(request: Request, name: str, fmt: str,
-                   as_of: Annotated[str | None, Query()] = None) -> Response:
+async def report_download(request: Request, name: str, fmt: str,
+                          as_of: Annotated[str | None, Query()] = None) -> Response:
     user = user_of(request)
     if fmt not in ("xlsx", "csv") or not re.match(r"^[a-z]{1,20}$", name):
         raise PageError(404, "未找到", "没有这种报表或格式")
     day = as_of if as_of and DAY.match(as_of) else None
-    found = await backends(request).reporting.report_file(user.token, name, fmt, day)
-    headers = {"Content-Disposition": found.disposition} if found.disposition else {}
-    return Response(found.content, media_type=found.media_type, headers=headers)
+    return download(await backends(request).reporting.report_file(user.token, name, fmt, day))
 
 
 # ------------------------------------------------------------------------------ orgsync

@@ -1,14 +1,15 @@
-"""The school administrator's pages: the school's teachers with their review state, add and
-edit a teacher, transfer in and return to post with a proof document, import the template,
-and the confirmation table."""
+"""The school administrator's pages: the school's teachers with their review state and the
+teachers' flags, add and edit a teacher (errors next to the fields), and a teacher's sign-in
+credential. Transfers are in pages_school_moves, imports and the confirmation table in
+pages_school_files."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from services.web.domain.forms import (
@@ -17,7 +18,6 @@ from services.web.domain.forms import (
     FormErrors,
     chinese_message,
     form_values,
-    map_problems,
     new_record,
     record_changes,
     record_values,
@@ -27,12 +27,11 @@ from services.web.domain.views import rejection_text, school_rows
 from services.web.entrypoints.support import (
     backends,
     checked_form,
-    read_upload,
+    errors_of,
     redirect,
     render,
     school_of,
     text,
-    upload,
     user_of,
 )
 from services.web.service_layer.errors import (
@@ -47,12 +46,6 @@ from services.web.service_layer.school import school_data
 
 router = APIRouter(prefix="/school", include_in_schema=False)
 TeacherId = UUID
-
-
-def _errors_of(exc: BackendError, names: frozenset[str]) -> FormErrors:
-    if isinstance(exc, Invalid | Conflicting):
-        return map_problems(exc.problems, names, exc.message)
-    raise exc
 
 
 @router.get("")
@@ -117,7 +110,7 @@ async def add_teacher(request: Request) -> Response:
                                                                    new_record(values))
     except BackendError as exc:
         return _teacher_form(request, user, title="新增教师", action="/school/teachers/new",
-                             values=values, errors=_errors_of(exc, TEACHER_FIELD_NAMES),
+                             values=values, errors=errors_of(exc, TEACHER_FIELD_NAMES),
                              status=exc.status)
     return redirect(f"/school/teachers/{accepted['teacher_id']}",
                     f"已新增教师 {values['name']}，已提交审核")
@@ -175,7 +168,7 @@ async def edit_teacher(request: Request, teacher_id: TeacherId) -> Response:
     try:
         await b.intake.update_teacher(user.token, tid, version, changes)
     except BackendError as exc:
-        errors = _errors_of(exc, TEACHER_FIELD_NAMES)
+        errors = errors_of(exc, TEACHER_FIELD_NAMES)
         if isinstance(exc, Conflicting) and exc.code == "stale_version":
             errors.general[:] = ["该记录已被他人修改，请刷新页面后重新填写"]
         return await _edit_page(request, user, tid, values=values, errors=errors,
@@ -194,214 +187,3 @@ async def issue_credential(request: Request, teacher_id: TeacherId) -> Response:
     return render(request, "credential.html", {
         "title": "教师登录凭证", "teacher": teacher, "credential": issued["credential"]},
         user=user)
-
-
-# ------------------------------------------------------------ transfer and return to post
-
-
-PROOF_NAMES = frozenset({"to_school_code", "school_code", "proof", "teacher_id",
-                         "proof_sha256", "file"})
-
-
-async def _proof_sha(request: Request, token: str, form: FormData) -> str:
-    """Upload the form's proof document to intake; its sha256 (Invalid when missing/refused)."""
-    file = upload(form, "proof")
-    if file is None:
-        raise Invalid("web", "请上传证明材料", [{"loc": "proof", "msg": "请上传证明材料"}])
-    name, content, media = await read_upload(file)
-    try:
-        doc = await backends(request).intake.upload_document(token, name, content, media)
-    except Invalid as exc:
-        if exc.status == 415:
-            msg = "证明材料须为 PDF、JPEG 或 PNG 文件"
-        elif exc.status == 413:
-            msg = "证明材料超过大小限制（5 MiB）"
-        else:
-            msg = chinese_message(exc.message)
-        raise Invalid("intake", msg, [{"loc": "proof", "msg": msg}], status=422) from None
-    return str(doc["sha256"])
-
-
-def _proof_errors(exc: BackendError) -> FormErrors:
-    errors = _errors_of(exc, PROOF_NAMES)
-    if "proof_sha256" in errors.fields:
-        errors.fields["proof"] = errors.fields.pop("proof_sha256")
-    if "file" in errors.fields:
-        errors.fields["proof"] = errors.fields.pop("file")
-    return errors
-
-
-@router.get("/transfer")
-async def transfer_start(request: Request,
-                         teacher_id: Annotated[str | None, Query()] = None) -> Response:
-    user = user_of(request)
-    school_of(user)
-    errors: dict[str, str] = {}
-    if teacher_id is not None:
-        try:
-            return RedirectResponse(f"/school/teachers/{UUID(teacher_id.strip())}/transfer",
-                                    status_code=303)
-        except ValueError:
-            errors["teacher_id"] = "教师编号格式不正确"
-    return render(request, "transfer_start.html", {
-        "title": "省内调动（调入）", "values": {"teacher_id": teacher_id or ""},
-        "errors": errors}, status=422 if errors else 200, user=user)
-
-
-async def _transfer_page(request: Request, user: Any, teacher_id: str, *,
-                         values: dict[str, str] | None = None,
-                         errors: FormErrors | None = None, status: int = 200) -> Response:
-    teacher, note = None, ""
-    try:
-        teacher = await backends(request).intake.get_teacher(user.token, teacher_id)
-    except (NotAllowed, NotFoundThere):
-        note = "该教师目前不属于本校，其信息不可见；提交后由审核人员核对证明材料。"
-    errors = errors or FormErrors()
-    return render(request, "transfer.html", {
-        "title": "省内调动（调入）", "teacher_id": teacher_id, "teacher": teacher, "note": note,
-        "values": values or {"to_school_code": user.school_code or ""},
-        "errors": errors.fields, "form_errors": errors.general,
-    }, status=status, user=user)
-
-
-@router.get("/teachers/{teacher_id}/transfer")
-async def transfer_form(request: Request, teacher_id: TeacherId) -> Response:
-    user = user_of(request)
-    school_of(user)
-    return await _transfer_page(request, user, str(teacher_id))
-
-
-@router.post("/teachers/{teacher_id}/transfer")
-async def transfer(request: Request, teacher_id: TeacherId) -> Response:
-    user = user_of(request)
-    school_of(user)
-    form = await checked_form(request)
-    values = {"to_school_code": text(form, "to_school_code")}
-    try:
-        sha = await _proof_sha(request, user.token, form)
-        await backends(request).intake.transfer(user.token, str(teacher_id),
-                                                values["to_school_code"], sha)
-    except BackendError as exc:
-        return await _transfer_page(request, user, str(teacher_id), values=values,
-                                    errors=_proof_errors(exc), status=exc.status)
-    return redirect("/school", "已提交省内调动，等待审核")
-
-
-def _return_page(request: Request, user: Any, *, values: dict[str, str],
-                 errors: FormErrors | None = None, status: int = 200) -> Response:
-    errors = errors or FormErrors()
-    return render(request, "return_to_post.html", {
-        "title": "返岗", "values": values, "errors": errors.fields,
-        "form_errors": errors.general}, status=status, user=user)
-
-
-@router.get("/return-to-post")
-async def return_form(request: Request) -> Response:
-    user = user_of(request)
-    code = school_of(user)
-    return _return_page(request, user, values={"teacher_id": "", "school_code": code})
-
-
-@router.post("/return-to-post")
-async def return_to_post(request: Request) -> Response:
-    user = user_of(request)
-    school_of(user)
-    form = await checked_form(request)
-    values = {"teacher_id": text(form, "teacher_id"), "school_code": text(form, "school_code")}
-    try:
-        teacher_id = str(UUID(values["teacher_id"]))
-    except ValueError:
-        return _return_page(request, user, values=values, status=422,
-                            errors=FormErrors({"teacher_id": "教师编号格式不正确"}))
-    try:
-        sha = await _proof_sha(request, user.token, form)
-        await backends(request).intake.return_to_post(user.token, teacher_id,
-                                                      values["school_code"], sha)
-    except BackendError as exc:
-        return _return_page(request, user, values=values, errors=_proof_errors(exc),
-                            status=exc.status)
-    return redirect("/school", "已提交返岗，等待审核")
-
-
-# ------------------------------------------------------------------------------ import
-
-
-@router.get("/import")
-async def import_form(request: Request) -> Response:
-    user = user_of(request)
-    school_of(user)
-    return render(request, "import.html", {"title": "批量导入"}, user=user)
-
-
-@router.post("/import")
-async def import_upload(request: Request) -> Response:
-    user = user_of(request)
-    code = school_of(user)
-    form = await checked_form(request)
-    file = upload(form, "file")
-    if file is None:
-        return render(request, "import.html", {"title": "批量导入",
-                                               "errors": {"file": "请选择要上传的文件"}},
-                      status=422, user=user)
-    name, content, media = await read_upload(file)
-    try:
-        report = await backends(request).intake.import_file(user.token, code, name, content,
-                                                            media)
-    except Invalid as exc:
-        errors = map_problems(exc.problems, frozenset({"file"}), exc.message)
-        return render(request, "import.html", {
-            "title": "批量导入", "errors": errors.fields, "form_errors": errors.general},
-            status=exc.status, user=user)
-    report["problems"] = [{**p, "msg": chinese_message(str(p.get("msg", "")))}
-                          for p in report.get("problems", [])]
-    return render(request, "import.html", {"title": "批量导入", "report": report,
-                                           "filename": name}, user=user)
-
-
-@router.get("/import/template.{fmt}")
-async def import_template(request: Request, fmt: str) -> Response:
-    user = user_of(request)
-    if fmt not in ("xlsx", "csv"):
-        return redirect("/school/import", "模板格式只有 XLSX 和 CSV", "error")
-    found = await backends(request).intake.template(user.token, fmt)
-    return _download(found.content, found.media_type, found.disposition)
-
-
-def _download(content: bytes, media: str, disposition: str | None) -> Response:
-    headers = {"Content-Disposition": disposition} if disposition else {}
-    return Response(content, media_type=media, headers=headers)
-
-
-# ----------------------------------------------------------------------- confirmation
-
-
-@router.get("/confirmation")
-async def confirmation_page(request: Request) -> Response:
-    user = user_of(request)
-    code = school_of(user)
-    return render(request, "confirmation.html", {"title": "教师信息确认表", "school_code": code},
-                  user=user)
-
-
-@router.get("/confirmation/export.{fmt}")
-async def confirmation_export(request: Request, fmt: str) -> Response:
-    user = user_of(request)
-    code = school_of(user)
-    if fmt not in ("xlsx", "pdf"):
-        return redirect("/school/confirmation", "确认表只能导出 XLSX 或 PDF", "error")
-    found = await backends(request).reporting.confirmation(user.token, code, fmt)
-    return _download(found.content, found.media_type, found.disposition)
-
-
-@router.post("/confirmation")
-async def confirmation_returned(request: Request) -> Response:
-    user = user_of(request)
-    code = school_of(user)
-    form = await checked_form(request)
-    signed = text(form, "signed") in ("on", "true", "1")
-    try:
-        await backends(request).reporting.mark_returned(user.token, code, signed)
-    except (Invalid, Conflicting) as exc:
-        return redirect("/school/confirmation", chinese_message(exc.message), "error")
-    return redirect("/school/confirmation",
-                    "已标记确认表已交回（已签字）" if signed else "已标记确认表已交回（未签字）")

@@ -13,10 +13,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 
+from services.web.adapters.intake import Download
 from services.web.config import WebSettings
+from services.web.domain.forms import FormErrors, map_problems
 from services.web.domain.navigation import nav_for
 from services.web.domain.session import SessionUser, csrf_ok, csrf_token, session_user
 from services.web.service_layer.backends import Backends
+from services.web.service_layer.errors import BackendError, Conflicting, Invalid
 
 SESSION_COOKIE = "tmis_session"
 FLASH_COOKIE = "tmis_flash"
@@ -167,3 +170,17 @@ async def read_upload(file: UploadFile) -> tuple[str, bytes, str]:
     content = await file.read()
     return (file.filename or "upload", content,
             file.content_type or "application/octet-stream")
+
+
+def errors_of(exc: BackendError, names: frozenset[str]) -> FormErrors:
+    """A refusal a form can show (422, 409) next to its fields; anything else goes on up to
+    the app's error pages."""
+    if isinstance(exc, Invalid | Conflicting):
+        return map_problems(exc.problems, names, exc.message)
+    raise exc
+
+
+def download(found: Download) -> Response:
+    """A backend's file passed on to the browser as it came."""
+    headers = {"Content-Disposition": found.disposition} if found.disposition else {}
+    return Response(found.content, media_type=found.media_type, headers=headers)
