@@ -42,6 +42,27 @@ async def test_another_countys_reviewer_cannot_see_or_decide_our_record(
     await expect(row_of(page, "queue", world.teacher.name)).to_have_count(0)
 
 
+async def test_a_decision_posted_from_another_county_is_refused_and_changes_nothing(
+        new_page: Any, world: World) -> None:
+    """Not through the page (it offers no button), but as a hand-made form post with the
+    session's own CSRF token: the review service refuses it."""
+    assert world.teacher is not None
+    page = await new_page()
+    await sign_in(page, world.accounts["county_b"])
+    await page.goto("/review")
+    csrf = await page.locator("input[name=csrf_token]").first.input_value()
+    answer = await page.request.post(f"/review/teachers/{world.teacher.teacher_id}", form={
+        "csrf_token": csrf, "record_version": "1", "decision": "approve", "reason": "",
+        "comment": ""}, max_redirects=0)
+    assert answer.status == 403, await answer.text()
+    assert REFUSED in await answer.text()
+
+    school = await new_page()
+    await sign_in(school, world.accounts["school_a"])
+    await school.goto("/school")
+    await expect(row_of(school, "teachers", world.teacher.name)).to_contain_text("待学校审核")
+
+
 async def test_a_school_administrator_lists_only_their_own_schools_teachers(
         new_page: Any, world: World) -> None:
     page = await new_page()
