@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
 
 from tests.browser.seed import World, seed_world, until_followed
 from tests.browser.stack import WebStack, web_stack
@@ -29,10 +29,11 @@ from tests.integration.conftest_stack import StackEnv, stack_env
 __all__ = ["stack_env"]
 
 CHROMIUM = Path(os.environ.get("TMIS_CHROMIUM", "/usr/bin/chromium"))
-LAPTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
+LAPTOP = ViewportSize(width=1366, height=768)
+PHONE = ViewportSize(width=390, height=844)
 
 Shots = Callable[..., Awaitable[Path]]
+NewPage = Callable[..., Awaitable[Page]]
 
 
 def _why_not_runnable() -> str | None:
@@ -74,9 +75,7 @@ async def world(stack: WebStack) -> World:
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
+async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as p:
         # --no-sandbox: the tests may run as root (in a container), where chromium's sandbox
         # refuses to start; --lang: chromium's own words (file and date pickers) in Chinese,
@@ -90,14 +89,14 @@ async def browser() -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def new_page(browser: Any, stack: WebStack, request: pytest.FixtureRequest,
-                   tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+async def new_page(browser: Browser, stack: WebStack, request: pytest.FixtureRequest,
+                   tmp_path: Path) -> AsyncIterator[NewPage]:
     """`await new_page()` (laptop) or `await new_page(phone=True)`: a page in a fresh browser
     context (its own cookies: one signed-in user), closed after the test. A failing test leaves
     a screenshot of every page it opened in its tmp_path."""
-    contexts: list[Any] = []
+    contexts: list[BrowserContext] = []
 
-    async def make(phone: bool = False) -> Any:
+    async def make(phone: bool = False) -> Page:
         context = await browser.new_context(
             viewport=PHONE if phone else LAPTOP, locale="zh-CN", base_url=stack.web_url,
             is_mobile=phone, has_touch=phone, device_scale_factor=1)
@@ -120,8 +119,8 @@ async def new_page(browser: Any, stack: WebStack, request: pytest.FixtureRequest
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
-                              ) -> Iterator[pytest.TestReport]:
-    report: pytest.TestReport = yield
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if report.when == "call":
         item.rep_call = report  # type: ignore[attr-defined]
     return report
@@ -139,7 +138,7 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def shots(screenshot_dir: Path) -> Shots:
     """`await shots(page, "school-list")`: the page as it is now, as <dir>/school-list.png."""
 
-    async def take(page: Any, name: str, full_page: bool = False) -> Path:
+    async def take(page: Page, name: str, full_page: bool = False) -> Path:
         path = screenshot_dir / f"{name}.png"
         await page.screenshot(path=str(path), full_page=full_page)
         return path

@@ -3,17 +3,15 @@ county finds them in its queue oldest first, and draws a spot-check sample of it
 
 from __future__ import annotations
 
-from typing import Any
-
 from playwright.async_api import expect
 
-from tests.browser.conftest import Shots
+from tests.browser.conftest import NewPage, Shots
 from tests.browser.seed import World
 from tests.browser.ui import flashes, reload_until, row_of, sign_in
 
 
 async def test_a_school_approves_two_records_at_once_and_the_county_sees_them_oldest_first(
-        new_page: Any, world: World, shots: Shots) -> None:
+        new_page: NewPage, world: World, shots: Shots) -> None:
     first, second = world.seeded_teachers[1], world.seeded_teachers[2]
     school = await new_page()
     await sign_in(school, world.accounts["school_a"])
@@ -38,7 +36,7 @@ async def test_a_school_approves_two_records_at_once_and_the_county_sees_them_ol
     await shots(county, "review-queue-county", full_page=True)
 
 
-async def test_a_county_reviewer_draws_a_spot_check_sample(new_page: Any, world: World,
+async def test_a_county_reviewer_draws_a_spot_check_sample(new_page: NewPage, world: World,
                                                           shots: Shots) -> None:
     county = await new_page()
     await sign_in(county, world.accounts["county_a"])

@@ -5,11 +5,11 @@ the flag under 教师反馈."""
 from __future__ import annotations
 
 import io
-from typing import Any
 
 from openpyxl import load_workbook
 from playwright.async_api import expect
 
+from tests.browser.conftest import NewPage
 from tests.browser.seed import World
 from tests.browser.ui import download, flashes, row_of, sign_in, sign_in_as_teacher
 
@@ -21,7 +21,7 @@ def cells_of(xlsx: bytes) -> str:
 
 
 async def test_the_school_exports_the_confirmation_table_and_marks_it_returned(
-        new_page: Any, world: World) -> None:
+        new_page: NewPage, world: World) -> None:
     page = await new_page()
     await sign_in(page, world.accounts["school_a"])
     await page.goto("/school/confirmation")
@@ -35,7 +35,7 @@ async def test_the_school_exports_the_confirmation_table_and_marks_it_returned(
 
 
 async def test_a_teacher_confirms_their_record_and_flags_a_field_the_school_then_sees(
-        new_page: Any, world: World) -> None:
+        new_page: NewPage, world: World) -> None:
     assert world.teacher is not None
     me = await new_page()
     await sign_in_as_teacher(me, world.teacher)

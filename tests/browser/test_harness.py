@@ -5,12 +5,12 @@ by role) with only its role's links in the top nav."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import expect
 
+from tests.browser.conftest import NewPage
 from tests.browser.seed import World
 from tests.browser.stack import WebStack
 from tests.browser.ui import nav, sign_in, sign_in_as_teacher
@@ -31,7 +31,7 @@ async def test_the_web_front_is_healthy_and_reaches_all_four_backends(stack: Web
                                  "reporting": True}
 
 
-async def test_chromium_opens_the_sign_in_page_in_chinese(new_page: Any, stack: WebStack
+async def test_chromium_opens_the_sign_in_page_in_chinese(new_page: NewPage, stack: WebStack
                                                           ) -> None:
     page = await new_page()
     await page.goto("/")
@@ -42,7 +42,7 @@ async def test_chromium_opens_the_sign_in_page_in_chinese(new_page: Any, stack: 
     await expect(page.get_by_role("button", name="登录")).to_be_enabled()
 
 
-async def test_a_wrong_password_is_refused_on_the_sign_in_page(new_page: Any, world: World
+async def test_a_wrong_password_is_refused_on_the_sign_in_page(new_page: NewPage, world: World
                                                                ) -> None:
     page = await new_page()
     await page.goto("/login")
@@ -55,7 +55,7 @@ async def test_a_wrong_password_is_refused_on_the_sign_in_page(new_page: Any, wo
 
 @pytest.mark.parametrize("who", sorted(START))
 async def test_each_role_lands_on_its_start_page_with_only_its_links(
-        who: str, new_page: Any, world: World, stack: WebStack) -> None:
+        who: str, new_page: NewPage, world: World, stack: WebStack) -> None:
     start, own_link, foreign_link = START[who]
     page = await new_page()
     await sign_in(page, world.accounts[who])
@@ -65,7 +65,7 @@ async def test_each_role_lands_on_its_start_page_with_only_its_links(
 
 
 async def test_a_teacher_signs_in_with_the_schools_credential_and_sees_their_record(
-        new_page: Any, world: World, stack: WebStack) -> None:
+        new_page: NewPage, world: World, stack: WebStack) -> None:
     assert world.teacher is not None
     page = await new_page()
     await sign_in_as_teacher(page, world.teacher)
@@ -73,7 +73,7 @@ async def test_a_teacher_signs_in_with_the_schools_credential_and_sees_their_rec
     await expect(page.locator("table#record")).to_contain_text(world.teacher.name)
 
 
-async def test_signing_out_ends_the_session(new_page: Any, world: World) -> None:
+async def test_signing_out_ends_the_session(new_page: NewPage, world: World) -> None:
     page = await new_page()
     await sign_in(page, world.accounts["county_a"])
     await page.get_by_role("button", name="退出").click()

@@ -11,7 +11,7 @@ from typing import Any
 
 from playwright.async_api import expect
 
-from tests.browser.conftest import Shots
+from tests.browser.conftest import NewPage, Shots
 from tests.browser.seed import World, a_person, wrong_check_digit
 from tests.browser.ui import download, figures, held_back, row_of, sign_in
 
@@ -40,7 +40,7 @@ def filled_template(template: str, records: list[dict[str, Any]]) -> bytes:
 
 
 async def test_an_uploaded_template_shows_a_per_row_report_and_adds_the_good_rows(
-        new_page: Any, world: World, shots: Shots) -> None:
+        new_page: NewPage, world: World, shots: Shots) -> None:
     page = await new_page()
     await sign_in(page, world.accounts["school_a"])
     await page.goto("/school/import")

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import Shots
+from tests.browser.conftest import NewPage, Shots
 from tests.browser.seed import World, a_person, wrong_check_digit
-from tests.browser.stack import WebStack
 from tests.browser.ui import (
     decide,
     field_error,
@@ -34,8 +32,7 @@ REASON = "民族填写有误，请与户籍信息核对"
 
 
 async def review_complete_count(page: Page) -> int:
-    """The dashboard's 审核完成教师数 (reporting's findings), as shown to the province."""
-    await page.goto("/dashboard")
+    """The 审核完成教师数 of the dashboard the page shows (reporting's headline figures)."""
     text = await text_of(page.locator("body"))
     found = re.search(r"审核完成教师数\D{0,20}?(\d+)", text)
     assert found, f"no 审核完成教师数 on the dashboard:\n{text}"
@@ -43,11 +40,12 @@ async def review_complete_count(page: Page) -> int:
 
 
 async def test_a_teacher_entered_with_an_error_is_fixed_rejected_fixed_again_approved_and_counted(
-        new_page: Any, world: World, stack: WebStack, shots: Shots) -> None:
+        new_page: NewPage, world: World, shots: Shots) -> None:
     school, county, province = await new_page(), await new_page(), await new_page()
     await sign_in(school, world.accounts["school_a"])
     await sign_in(county, world.accounts["county_a"])
     await sign_in(province, world.accounts["province"])
+    await province.goto("/dashboard")
     counted_before = await review_complete_count(province)
     person = a_person(random.Random())
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import random
 from datetime import date
-from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import Shots
+from tests.browser.conftest import NewPage, Shots
 from tests.browser.seed import COUNTY_B, World
 from tests.browser.ui import held_back, row_of, sign_in
 
@@ -31,7 +30,7 @@ async def preview(page: Page, content: bytes) -> None:
 
 
 async def test_a_batch_is_previewed_with_its_problems_then_fixed_and_applied(
-        new_page: Any, world: World, shots: Shots) -> None:
+        new_page: NewPage, world: World, shots: Shots) -> None:
     page = await new_page()
     await sign_in(page, world.accounts["province"])
     rng = random.Random()
@@ -66,7 +65,7 @@ async def test_a_batch_is_previewed_with_its_problems_then_fixed_and_applied(
     await shots(page, "orgsync-pending", full_page=True)
 
 
-async def test_city_staff_preview_a_batch_but_cannot_apply_it(new_page: Any, world: World
+async def test_city_staff_preview_a_batch_but_cannot_apply_it(new_page: NewPage, world: World
                                                               ) -> None:
     page = await new_page()
     await sign_in(page, world.accounts["city_b"])

@@ -7,12 +7,10 @@ box, the page itself may not.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import Shots
+from tests.browser.conftest import NewPage, Shots
 from tests.browser.seed import World
 from tests.browser.ui import sign_in, sign_in_as_teacher
 
@@ -38,7 +36,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
 PHONE_PAGES = ("school-teachers", "review-teacher", "me")
 
 
-async def open_as(new_page: Any, world: World, who: str, phone: bool = False) -> Page:
+async def open_as(new_page: NewPage, world: World, who: str, phone: bool = False) -> Page:
     page: Page = await new_page(phone=phone)
     if who == "teacher":
         assert world.teacher is not None
@@ -62,7 +60,7 @@ async def overflow(page: Page) -> int:
 
 @pytest.mark.parametrize("name", sorted(PAGES))
 async def test_each_page_opens_for_its_role_and_fits_a_laptop_screen(
-        name: str, new_page: Any, world: World, shots: Shots) -> None:
+        name: str, new_page: NewPage, world: World, shots: Shots) -> None:
     who, path, shows = PAGES[name]
     page = await open_as(new_page, world, who)
     response = await page.goto(path_of(path, world))
@@ -74,7 +72,7 @@ async def test_each_page_opens_for_its_role_and_fits_a_laptop_screen(
 
 
 @pytest.mark.parametrize("name", PHONE_PAGES)
-async def test_the_main_pages_fit_a_phone(name: str, new_page: Any, world: World,
+async def test_the_main_pages_fit_a_phone(name: str, new_page: NewPage, world: World,
                                           shots: Shots) -> None:
     who, path, shows = PAGES[name]
     page = await open_as(new_page, world, who, phone=True)

@@ -4,11 +4,9 @@ teacher shows. The services decide; the web front only shows their answer."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from playwright.async_api import expect
 
-from tests.browser.conftest import Shots
+from tests.browser.conftest import NewPage, Shots
 from tests.browser.seed import World
 from tests.browser.ui import row_of, sign_in
 
@@ -16,7 +14,7 @@ REFUSED = "无权操作"
 
 
 async def test_another_schools_administrator_cannot_open_or_edit_our_teacher(
-        new_page: Any, world: World, shots: Shots) -> None:
+        new_page: NewPage, world: World, shots: Shots) -> None:
     assert world.teacher is not None
     page = await new_page()
     await sign_in(page, world.accounts["school_b"])
@@ -29,7 +27,7 @@ async def test_another_schools_administrator_cannot_open_or_edit_our_teacher(
 
 
 async def test_another_countys_reviewer_cannot_see_or_decide_our_record(
-        new_page: Any, world: World) -> None:
+        new_page: NewPage, world: World) -> None:
     assert world.teacher is not None
     page = await new_page()
     await sign_in(page, world.accounts["county_b"])
@@ -43,7 +41,7 @@ async def test_another_countys_reviewer_cannot_see_or_decide_our_record(
 
 
 async def test_a_decision_posted_from_another_county_is_refused_and_changes_nothing(
-        new_page: Any, world: World) -> None:
+        new_page: NewPage, world: World) -> None:
     """Not through the page (it offers no button), but as a hand-made form post with the
     session's own CSRF token: the review service refuses it."""
     assert world.teacher is not None
@@ -64,7 +62,7 @@ async def test_a_decision_posted_from_another_county_is_refused_and_changes_noth
 
 
 async def test_a_school_administrator_lists_only_their_own_schools_teachers(
-        new_page: Any, world: World) -> None:
+        new_page: NewPage, world: World) -> None:
     page = await new_page()
     await sign_in(page, world.accounts["school_b"])
     await page.goto("/school")
@@ -74,7 +72,7 @@ async def test_a_school_administrator_lists_only_their_own_schools_teachers(
 
 
 async def test_a_school_administrator_is_refused_the_province_s_restructuring(
-        new_page: Any, world: World) -> None:
+        new_page: NewPage, world: World) -> None:
     page = await new_page()
     await sign_in(page, world.accounts["school_a"])
     await expect(page.get_by_role("navigation", name="主导航").get_by_role(

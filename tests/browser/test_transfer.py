@@ -5,11 +5,10 @@ school A with a scanned proof; its county's reviewer sees the proof inline on th
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import Shots
+from tests.browser.conftest import NewPage, Shots
 from tests.browser.seed import World, a_person
 from tests.browser.stack import WebStack
 from tests.browser.ui import add_teacher, decide, flashes, reload_until, sign_in
@@ -26,7 +25,7 @@ async def a_scanned_proof(page: Page, name: str) -> bytes:
 
 
 async def test_a_transfer_carries_its_proof_which_the_county_sees_inline_and_approves(
-        new_page: Any, world: World, stack: WebStack, shots: Shots) -> None:
+        new_page: NewPage, world: World, stack: WebStack, shots: Shots) -> None:
     person = a_person(random.Random())
     sending = await new_page()
     await sign_in(sending, world.accounts["school_a"])

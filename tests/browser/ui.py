@@ -1,7 +1,7 @@
-"""What a person does on the pages, in the words of services/web/README.md: sign in, open a
-page from the top nav, wait for a backend that follows events to catch up (by reloading, as a
-person would). Elements are found by their Chinese labels and button texts, never by CSS
-selectors the user cannot see, except the table ids the README names.
+"""What a person does on the pages, in the words of services/web/README.md: sign in, fill in
+a teacher, download a file, decide a record, wait for a backend that follows events to catch
+up (by reloading, as a person would). Elements are found by their Chinese labels and button
+texts, never by CSS selectors the user cannot see, except the ids the README names.
 """
 
 from __future__ import annotations
@@ -88,11 +88,6 @@ async def held_back(page: Page, url_glob: str, seconds: float = 3.0) -> AsyncIte
 
 def nav(page: Page) -> Locator:
     return page.get_by_role("navigation", name="主导航")
-
-
-async def open_from_nav(page: Page, link_text: str) -> None:
-    await nav(page).get_by_role("link", name=link_text, exact=True).click()
-    await page.wait_for_load_state()
 
 
 def row_of(page: Page, table_id: str, text: str) -> Locator:
