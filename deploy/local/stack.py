@@ -33,7 +33,7 @@ from pathlib import Path
 from deploy.local import kafka, kafka_security, postgres, procs, services
 from deploy.local.errors import StackError
 from deploy.local.kafka import ensure_kafka_jars
-from deploy.local.services import SERVICES
+from deploy.local.services import PROCESSES, SERVICES
 from deploy.local.state import KafkaRecord, PostgresRecord, ServiceRecord, StackState, load, save
 
 __all__ = [
@@ -296,7 +296,7 @@ def down(state_dir: Path | None = None) -> None:
     for name, record in state.services.items():
         services.stop(name, record.pid)
         record.pid = None
-    for name in SERVICES:  # started by a run whose stack.json is gone
+    for name in PROCESSES:  # started by a run whose stack.json is gone (web too)
         for pid in procs.find_pids(services.marker(name), f"TMIS_STATE_DIR={state_dir}"):
             services.stop(name, pid)
     kafka_paths = kafka.KafkaPaths(state_dir)
