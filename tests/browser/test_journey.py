@@ -34,9 +34,9 @@ REASON = "民族填写有误，请与户籍信息核对"
 async def review_complete_count(page: Page) -> int:
     """The 审核完成教师数 of the dashboard the page shows (reporting's headline figures)."""
     text = await text_of(page.locator("body"))
-    found = re.search(r"审核完成教师数\D{0,20}?(\d+)", text)
+    found = re.search(r"审核完成教师数[^\d]{0,20}?(\d[\d,]*)", text)  # shown as 1,234
     assert found, f"no 审核完成教师数 on the dashboard:\n{text}"
-    return int(found.group(1))
+    return int(found.group(1).replace(",", ""))
 
 
 async def test_a_teacher_entered_with_an_error_is_fixed_rejected_fixed_again_approved_and_counted(
