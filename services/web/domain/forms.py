@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.web.domain.labels import field_label
 from shared.contracts.vocabulary import Gender, PostStatus, Stage, label
 
 
@@ -123,6 +124,9 @@ _TRAILING_CHINESE = re.compile(
     r"^(?P<detail>.*?)\s*[(（](?P<zh>[^()（）]*[\u4e00-\u9fff][^()（）]*)[)）]\s*$", re.S)
 
 
+_FIELD_LIST = re.compile(r"^(?:missing|not filled):\s*([a-z_]+(?:,\s*[a-z_]+)*)$")
+
+
 def chinese_message(msg: str) -> str:
     """A backend's message for a reader: pydantic's English rules in Chinese; a domain message
     that ends in "(中文)" leads with the Chinese and keeps the detail in brackets."""
@@ -133,6 +137,10 @@ def chinese_message(msg: str) -> str:
     m = _TRAILING_CHINESE.match(msg)
     if m:
         detail = m.group("detail").strip().rstrip(":：")
+        fields = _FIELD_LIST.match(detail)
+        if fields:  # review's "missing: a, b (必填项缺失)": the fields by their Chinese labels
+            names = [field_label(f.strip()) for f in fields.group(1).split(",")]
+            return f"{m.group('zh')}：{'、'.join(names)}"
         return f"{m.group('zh')}（{detail}）" if detail else m.group("zh")
     return msg
 

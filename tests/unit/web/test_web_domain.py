@@ -84,6 +84,9 @@ def test_a_problem_of_no_field_of_the_form_is_a_general_error() -> None:
     ("Input should be 'male' or 'female'", "取值无效，请从列表中选择"),
     ("invalid ID number: bad check digit (身份证号无效)", "身份证号无效（invalid ID number: bad "
                                                        "check digit）"),
+    ("not filled: highest_education, teacher_qualification (信息不完整)",
+     "信息不完整：最高学历、教师资格"),
+    ("missing: hire_date (必填项缺失)", "必填项缺失：参加工作日期"),
     ("something else entirely", "something else entirely"),
 ])
 def test_backend_messages_are_shown_in_chinese(english: str, chinese: str) -> None:
