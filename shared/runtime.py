@@ -186,6 +186,24 @@ def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def install_metrics(app: FastAPI, service: str) -> None:
+    """Prometheus /metrics and the request-latency histogram (every service and the web front)."""
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.middleware("http")
+    async def timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                     ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        REQUEST_LATENCY.labels(service, request.method, route, response.status_code).observe(
+            time.perf_counter() - started)
+        return response
+
+
 def install_basics(app: FastAPI, service: str) -> None:
     """/healthz, /metrics, request latency, and TmisError -> JSON error responses."""
 
@@ -202,19 +220,7 @@ def install_basics(app: FastAPI, service: str) -> None:
                                        "applied": c.applied, "skipped": c.skipped}
                               for c in runtime.consumers}}
 
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.middleware("http")
-    async def timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                     ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        REQUEST_LATENCY.labels(service, request.method, route, response.status_code).observe(
-            time.perf_counter() - started)
-        return response
+    install_metrics(app, service)
 
     @app.exception_handler(TmisError)
     async def tmis_error(request: Request, exc: TmisError) -> JSONResponse:

@@ -4,7 +4,6 @@ page routers, static files, /healthz and /metrics, and what a refused backend ca
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +13,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web.adapters.http import Backend
@@ -45,7 +43,7 @@ from services.web.entrypoints.support import (
 from services.web.service_layer.backends import Backends
 from services.web.service_layer.errors import BackendError, NotAllowed, SignInRequired
 from shared.logging import get_logger
-from shared.metrics import REQUEST_LATENCY
+from shared.runtime import install_metrics
 
 log = get_logger(__name__)
 FORBIDDEN = "无权操作：超出您的角色或所辖地区范围"
@@ -100,18 +98,12 @@ def _install_basics(app: FastAPI) -> None:
         backends: Backends = request.app.state.backends
         return {"service": SERVICE, "status": "ok", "peers": await backends.health()}
 
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    install_metrics(app, SERVICE)
 
     @app.middleware("http")
-    async def timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                     ) -> Response:
-        started = time.perf_counter()
+    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                      ) -> Response:
         response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        REQUEST_LATENCY.labels(SERVICE, request.method, route, response.status_code).observe(
-            time.perf_counter() - started)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         if request.url.path.startswith("/static/"):

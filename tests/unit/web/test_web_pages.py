@@ -319,6 +319,12 @@ def test_healthz_says_which_backends_answer(client: TestClient, backends: FakeBa
                              "reporting": True}
 
 
+def test_metrics_count_the_pages_served(client: TestClient) -> None:
+    client.get("/login")
+    text = client.get("/metrics").text
+    assert 'service="web"' in text and 'route="/login"' in text
+
+
 def test_pages_are_chinese_and_carry_security_headers(client: TestClient) -> None:
     answer = client.get("/login")
     assert '<html lang="zh-CN">' in answer.text
