@@ -158,7 +158,9 @@ def mint_token(settings: Settings, role: Role | str, *, subject: str | None = No
                school_code: str | None = None, county_code: str | None = None,
                city_code: str | None = None, ttl_seconds: int | None = None,
                account_id: str | None = None, account_version: int | None = None,
-               teacher_id: str | None = None) -> str:
+               teacher_id: str | None = None, display_name: str | None = None) -> str:
+    """A signed token; `display_name` (claim "name") is for pages to greet the user and is
+    never used to decide anything."""
     role = Role(role)
     _check_shape(role, school_code, county_code, city_code)
     if role is Role.TEACHER and not teacher_id:
@@ -170,7 +172,7 @@ def mint_token(settings: Settings, role: Role | str, *, subject: str | None = No
         "jti": str(uuid4()),
     }
     for k, v in (("school", school_code), ("county", county_code), ("city", city_code),
-                 ("acct", account_id), ("teacher", teacher_id)):
+                 ("acct", account_id), ("teacher", teacher_id), ("name", display_name)):
         if v:
             claims[k] = v
     if account_id:

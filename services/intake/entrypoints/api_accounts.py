@@ -94,7 +94,7 @@ def token_for(request: Request, account: Account) -> TokenOut:
         county_code=None if teacher else unit.county_code,
         city_code=None if teacher else unit.city_code, ttl_seconds=ttl,
         account_id=account.account_id, account_version=account.token_version,
-        teacher_id=account.teacher_id)
+        teacher_id=account.teacher_id, display_name=account.display_name or None)
     return TokenOut(token=token, expires_at=datetime.now(UTC) + timedelta(seconds=ttl),
                     account=AccountOut.of(account))
 

@@ -39,6 +39,7 @@ class SessionUser:
     city_code: str | None = None
     teacher_id: str | None = None
     expires_at: float = 0.0
+    name: str | None = None  # the account's display name (claim "name"), when it has one
 
     @property
     def role_label(self) -> str:
@@ -46,6 +47,8 @@ class SessionUser:
 
     @property
     def display_name(self) -> str:
+        if self.name:
+            return self.name
         if self.role == "teacher":
             return "教师"
         return self.subject
@@ -88,7 +91,7 @@ def session_user(token: str | None, now: float | None = None) -> SessionUser | N
     return SessionUser(token=token, subject=str(claims.get("sub", "")), role=claims["role"],
                        school_code=text("school"), county_code=text("county"),
                        city_code=text("city"), teacher_id=text("teacher"),
-                       expires_at=expires)
+                       expires_at=expires, name=text("name"))
 
 
 def csrf_token(key: str, session_token: str) -> str:

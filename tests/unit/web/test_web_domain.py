@@ -23,7 +23,8 @@ from services.web.domain.views import (
     report_tables,
     school_rows,
 )
-from tests.unit.web.fakes import SCHOOL, token
+from shared.auth import mint_token
+from tests.unit.web.fakes import SCHOOL, SETTINGS, token
 
 
 @pytest.mark.parametrize("role, home", [
@@ -54,6 +55,15 @@ def test_the_session_is_read_from_the_tokens_claims_and_an_expired_one_is_none()
     assert session_user(raw, now=time.time() + 7200) is None
     assert session_user("not.a.token") is None
     assert session_user(None) is None
+
+
+def test_the_top_bar_greets_an_account_by_its_display_name_when_it_has_one() -> None:
+    named = session_user(mint_token(SETTINGS, "county_admin", subject="xian.a.shenhe",
+                                    county_code="620102", display_name="县信息管理员甲"))
+    anonymous = session_user(mint_token(SETTINGS, "county_admin", subject="xian.a.shenhe",
+                                        county_code="620102"))
+    assert named is not None and named.display_name == "县信息管理员甲"
+    assert anonymous is not None and anonymous.display_name == "xian.a.shenhe"
 
 
 def test_the_csrf_token_belongs_to_one_session_and_one_key() -> None:
