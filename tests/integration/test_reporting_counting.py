@@ -94,8 +94,10 @@ async def test_a_transfer_counts_once_at_the_right_school_before_and_after(world
     await src.intake.emit(f"teacher-{t.teacher_id}", [TeacherTransferred.model_validate(
         {"teacher_id": t.teacher_id, "from_school_code": a, "to_school_code": c,
          "proof": PROOF})], day(t0, 10))
+    # schools and teachers are separate topics (and may be separate consumers of reporting's
+    # group): wait for both schools' rows too, not only for the transfer
     after = await eventually(lambda: svc.schools({a, c}, as_of=as_of(t0, 11)),
-                             lambda r: r.get(c, {}).get("staff_entered") == 1)
+                             lambda r: a in r and r.get(c, {}).get("staff_entered") == 1)
     before = await svc.schools({a, c}, as_of=as_of(t0, 5))
     assert (before[a]["staff_entered"], before[c]["staff_entered"]) == (1, 0)
     assert (after[a]["staff_entered"], after[c]["staff_entered"]) == (0, 1)
@@ -193,7 +195,8 @@ async def test_review_completion_arriving_before_the_record_still_counts(world):
     await src.intake.emit(f"teacher-{t.teacher_id}", [t], day(t0, 1))
     await src.intake.emit(f"school-{a}", [school(a)], day(t0, 0))
     rows = await eventually(lambda: svc.schools({a}, as_of=as_of(t0, 6)),
-                            lambda r: r.get(a, {}).get("review_complete") == 1)
-    assert rows[a]["staff_entered"] == 1
+                            lambda r: r.get(a, {}).get("review_complete") == 1
+                            and r[a].get("staff_entered") == 1)
+    assert (rows[a]["staff_entered"], rows[a]["review_complete"]) == (1, 1)
     earlier = await svc.schools({a}, as_of=as_of(t0, 3))
     assert (earlier[a]["staff_entered"], earlier[a]["review_complete"]) == (1, 0)
