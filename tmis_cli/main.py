@@ -11,7 +11,6 @@ import importlib
 import os
 import sys
 from collections.abc import MutableMapping, Sequence
-from pathlib import Path
 from types import ModuleType
 
 from tmis_cli import CliError
@@ -67,8 +66,7 @@ def local_kafka_credentials(environ: MutableMapping[str, str] = os.environ) -> N
     from deploy.local.stack import default_state_dir
     from deploy.local.state import load
 
-    state_dir = Path(environ["TMIS_HOME"]).expanduser() if environ.get("TMIS_HOME") \
-        else default_state_dir()
+    state_dir = default_state_dir(environ)
     if not kafka_security.is_secure(state_dir):
         return
     state = load(state_dir)

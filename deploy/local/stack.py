@@ -52,9 +52,9 @@ __all__ = [
 REPO = Path(__file__).resolve().parents[2]
 
 
-def default_state_dir() -> Path:
-    """``$TMIS_HOME`` when set, else ``<repo>/.tmis``."""
-    home = os.environ.get("TMIS_HOME")
+def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$TMIS_HOME`` when set (in ``environ``, default the process's), else ``<repo>/.tmis``."""
+    home = (os.environ if environ is None else environ).get("TMIS_HOME")
     return Path(home).expanduser().resolve() if home else REPO / ".tmis"
 
 

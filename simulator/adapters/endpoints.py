@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
+from deploy.local.stack import default_state_dir
 from deploy.local.state import load
 from shared.auth import Role, mint_token
 from shared.settings import Settings
 
 SERVICES = ("intake", "review", "orgsync", "reporting")
-REPO = Path(__file__).resolve().parents[2]
 TOKEN_TTL_SECONDS = 48 * 3600  # a full-scale run takes hours on a small machine
 SUBJECT = "simulator"
 
@@ -36,16 +35,10 @@ class Endpoints:
         return self.urls[service]
 
 
-def state_dir(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    home = env.get("TMIS_HOME")
-    return Path(home).expanduser() if home else REPO / ".tmis"
-
-
 def locate(environ: Mapping[str, str] | None = None) -> Endpoints:
     """The four services' URLs and the broker; EndpointsUnknown naming what is missing."""
     env = os.environ if environ is None else environ
-    state = load(state_dir(env))
+    state = load(default_state_dir(env))
     urls: dict[str, str] = {}
     missing: list[str] = []
     for name in SERVICES:
@@ -63,7 +56,7 @@ def locate(environ: Mapping[str, str] | None = None) -> Endpoints:
     if missing:
         raise EndpointsUnknown(
             f"cannot find {', '.join(missing)}: start the stack with `tmis up` (it writes "
-            f"{state_dir(env) / 'stack.json'}) or set the variables")
+            f"{default_state_dir(env) / 'stack.json'}) or set the variables")
     assert bootstrap is not None
     return Endpoints(urls, bootstrap)
 
