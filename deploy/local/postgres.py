@@ -1,8 +1,14 @@
 """A throwaway PostgreSQL cluster run with the system's ``initdb`` and ``pg_ctl``.
 
-Trust authentication for user ``tmis`` on 127.0.0.1 only, durability switched off (fsync,
-synchronous_commit, full_page_writes): this is a developer's and the test suite's database,
-never a production one.
+Trust authentication for user ``tmis`` on 127.0.0.1 only. Durable by default: fsync,
+synchronous_commit and full_page_writes are on, so a write acknowledged to a client survives a
+crash of the server or the machine. ``TMIS_PG_DURABILITY=off`` (the one explicit opt-out, read
+when the server starts) switches the three off for a throwaway test database; ``tmis status``
+reads the three settings back from the running server and shows which mode it is in.
+
+Settings that keep durability and make it cheaper: a WAL large enough that checkpoints (and the
+full-page images after each) are rare during a load, and wal_buffers sized for bursts of group
+commit (many sessions committing together share one WAL flush).
 
 ``initdb`` refuses to run as root. When we are root (CI machines, containers) initdb and pg_ctl
 run as the ``postgres`` system user via ``runuser``, and the cluster's dirs are chowned to it.
@@ -16,6 +22,7 @@ import os
 import pwd
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +35,28 @@ from deploy.local.errors import StackError
 USER = "tmis"
 DATABASE = "tmis"
 SYSTEM_USER = "postgres"
+DURABILITY_ENV = "TMIS_PG_DURABILITY"
+DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
 SERVER_OPTIONS = (
-    "-c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off "
-    "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB"
+    "-c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB "
+    "-c max_wal_size=4GB -c checkpoint_timeout=15min -c wal_buffers=16MB"
 )
+# Loaded when the server has it (Debian's postgresql package does): the benches and anyone
+# profiling read pg_stat_statements.
+STATEMENTS_OPTION = "-c shared_preload_libraries=pg_stat_statements"
+DURABLE_OPTIONS = "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+UNSAFE_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+
+
+def durability_requested(environ: Mapping[str, str] | None = None) -> bool:
+    """True (durable) unless ``TMIS_PG_DURABILITY=off`` says otherwise; anything else but
+    ``on``/``off`` is refused so that a typo cannot silently switch durability off."""
+    value = (os.environ if environ is None else environ).get(DURABILITY_ENV, "on").strip().lower()
+    if value in ("on", "durable", ""):
+        return True
+    if value == "off":
+        return False
+    raise StackError(f"{DURABILITY_ENV}={value!r}: use 'on' (the default) or 'off'")
 
 
 @dataclass(frozen=True)
@@ -102,6 +127,12 @@ def pg_bin(name: str) -> str:
     )
 
 
+def _has_library(name: str) -> bool:
+    """Whether the server's lib dir (beside its bin dir) has ``name``.so."""
+    server = Path(pg_bin("postgres")).resolve()
+    return (server.parents[1] / "lib" / f"{name}.so").exists()
+
+
 def _as_server_user(cmd: list[str]) -> list[str]:
     if not as_root():
         return cmd
@@ -138,10 +169,14 @@ def init_cluster(paths: PgPaths) -> None:
         procs.run(_as_server_user([*base, "--locale=C"]), what="initdb", cwd=paths.base)
 
 
-def start(paths: PgPaths, port: int) -> int:
-    """Start the server (``pg_ctl -w`` waits until it accepts connections); returns its pid."""
+def start(paths: PgPaths, port: int, *, durable: bool = True) -> int:
+    """Start the server (``pg_ctl -w`` waits until it accepts connections); returns its pid.
+    ``durable=False`` only for a throwaway database (see ``durability_requested``)."""
     _prepare_dirs(paths)
-    options = f"-p {port} -k {paths.sock} {SERVER_OPTIONS}"
+    options = (f"-p {port} -k {paths.sock} {SERVER_OPTIONS} "
+               f"{DURABLE_OPTIONS if durable else UNSAFE_OPTIONS}")
+    if _has_library("pg_stat_statements"):
+        options += f" {STATEMENTS_OPTION}"
     cmd = [pg_bin("pg_ctl"), "-w", "-t", "60", "-D", str(paths.data), "-l", str(paths.log),
            "-o", options, "start"]  # fmt: skip
     try:
@@ -196,6 +231,37 @@ async def _select_one(port: int) -> bool:
         return bool(await conn.fetchval("select 1") == 1)
     finally:
         await conn.close()
+
+
+def durability(port: int) -> dict[str, str] | None:
+    """The running server's fsync, synchronous_commit and full_page_writes (None: no answer)."""
+    return run_coroutine(_durability(port))
+
+
+async def _durability(port: int) -> dict[str, str] | None:
+    try:
+        conn = await asyncpg.connect(database_url(port), timeout=3)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        return None
+    try:
+        rows = await conn.fetch("SELECT name, setting FROM pg_settings WHERE name = ANY($1)",
+                                list(DURABILITY_SETTINGS))
+        return {r["name"]: r["setting"] for r in rows}
+    finally:
+        await conn.close()
+
+
+def is_durable(settings: Mapping[str, str]) -> bool:
+    return all(settings.get(name) == "on" for name in DURABILITY_SETTINGS)
+
+
+def describe_durability(settings: Mapping[str, str] | None) -> str:
+    if settings is None:
+        return "durability unknown"
+    if is_durable(settings):
+        return "durable: fsync, synchronous_commit, full_page_writes on"
+    shown = ", ".join(f"{k}={settings.get(k, '?')}" for k in DURABILITY_SETTINGS)
+    return f"NOT DURABLE ({DURABILITY_ENV}=off): {shown}"
 
 
 def stop(paths: PgPaths, pid: int | None) -> None:

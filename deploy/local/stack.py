@@ -210,8 +210,12 @@ def _start_postgres(state_dir: Path, state: StackState, ports: _PortPicker) -> P
     _say(f"postgres: starting on 127.0.0.1:{record.port} ({paths.base})")
     state.postgres = record
     save(state_dir, state)
+    record.durable = postgres.durability_requested()
+    if not record.durable:
+        _say(f"postgres: {postgres.DURABILITY_ENV}=off: fsync, synchronous_commit and "
+             "full_page_writes OFF (a crash can lose acknowledged writes)")
     postgres.init_cluster(paths)
-    record.pid = postgres.start(paths, record.port)
+    record.pid = postgres.start(paths, record.port, durable=record.durable)
     save(state_dir, state)
     postgres.ensure_database(record.port)
     return record
@@ -396,7 +400,11 @@ def _status_rows(state_dir: Path, state: StackState) -> list[_Row]:
     if state.postgres:
         pg = state.postgres
         alive = procs.pid_matches(pg.pid, _pg_paths(state_dir, state).marker)
-        rows.append(_row("postgres", pg.pid, alive, alive and postgres.is_ready(pg.port), pg.url))
+        ready = alive and postgres.is_ready(pg.port)
+        where = pg.url
+        if ready:
+            where += f" ({postgres.describe_durability(postgres.durability(pg.port))})"
+        rows.append(_row("postgres", pg.pid, alive, ready, where))
     for name in services.available(REPO):
         record = state.services.get(name)
         if not state.with_services:

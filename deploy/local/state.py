@@ -31,6 +31,7 @@ class PostgresRecord:
     port: int
     base_dir: str
     pid: int | None = None
+    durable: bool = True  # what was asked for at start; `tmis status` reads the server
 
     @property
     def url(self) -> str:
@@ -77,7 +78,8 @@ class StackState:
             kafka=KafkaRecord(kafka["port"], kafka["controller_port"], kafka.get("pid"))
             if kafka
             else None,
-            postgres=PostgresRecord(pg["port"], pg["base_dir"], pg.get("pid")) if pg else None,
+            postgres=PostgresRecord(pg["port"], pg["base_dir"], pg.get("pid"),
+                                    pg.get("durable", True)) if pg else None,
             services={
                 name: ServiceRecord(s["port"], s.get("pid"))
                 for name, s in doc.get("services", {}).items()
