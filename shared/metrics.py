@@ -21,3 +21,6 @@ PROJECTION_LAG = Histogram(
 EVENTS_APPLIED = Counter("tmis_events_applied_total", "Events applied", ["consumer"])
 DEAD_LETTERS = Counter("tmis_dead_letters_total", "Messages sent to the dead-letter topic",
                        ["consumer"])
+GROUP_COMMIT_BATCH = Histogram(
+    "tmis_group_commit_batch_size", "Submissions written in one group-commit transaction",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))

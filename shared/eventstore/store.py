@@ -37,14 +37,17 @@ class Metadata:
 @dataclass(frozen=True)
 class Append:
     """Events for one stream. expected_version 0 means a new stream; None means no check.
-    occurred_at and causation_id, when set, override the Metadata's for this stream only
-    (one append_many can carry many commands, each caused by its own event)."""
+    occurred_at, causation_id, actor and correlation_id, when set, override the Metadata's for
+    this stream only (one append_many can carry many commands: each caused by its own event,
+    or, under group commit, each sent by its own caller)."""
 
     stream_id: str
     expected_version: int | None
     events: Sequence[EventPayload]
     occurred_at: datetime | None = None
     causation_id: UUID | None = None
+    actor: str | None = None
+    correlation_id: UUID | None = None
 
 
 COLUMNS = ("position, event_id, stream_id, stream_version, event_type, schema_version, "
@@ -121,8 +124,8 @@ class EventStore:
                 cols["event_type"].append(ev.event_type)
                 cols["schema_version"].append(ev.schema_version)
                 cols["occurred_at"].append(a.occurred_at or meta.occurred_at or now)
-                cols["actor"].append(meta.actor)
-                cols["correlation_id"].append(meta.correlation_id)
+                cols["actor"].append(a.actor or meta.actor)
+                cols["correlation_id"].append(a.correlation_id or meta.correlation_id)
                 cols["causation_id"].append(a.causation_id or meta.causation_id)
                 cols["payload"].append(ev.model_dump_json())
             next_version[a.stream_id] = base + len(a.events)

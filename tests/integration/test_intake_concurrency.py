@@ -93,3 +93,41 @@ async def test_concurrent_retries_with_one_idempotency_key_register_once(
     assert {r.status_code for r in answers} == {201}
     assert len({r.json()["teacher_id"] for r in answers}) == 1
     assert await event_count(svc) == before + 1
+
+
+async def test_a_group_committed_crowd_gets_one_answer_each_and_refusals_write_nothing(
+        svc: RunningService) -> None:
+    schools = [await a_school(svc) for _ in range(10)]
+    people = distinct_people(120)
+    # every fourth submission repeats an earlier person at another school: a 409 each
+    bodies = []
+    for i, person in enumerate(people[:100]):
+        school = schools[i % len(schools)]
+        if i % 4 == 3:
+            person = people[i - 1]
+            school = schools[(i + 1) % len(schools)]
+        bodies.append((school, person))
+    before = await event_count(svc)
+
+    async def post(school: str, person: dict) -> tuple[str, int, dict]:
+        r = await svc.client.post("/v1/teachers", json={"school_code": school, "record": person},
+                                  headers=svc.auth("school_admin", school_code=school))
+        return school, r.status_code, r.json()
+
+    answers = await asyncio.gather(*(post(s, p) for s, p in bodies))
+    accepted = [(school, body["teacher_id"]) for school, status, body in answers
+                if status == 201]
+    refused = [body for _, status, body in answers if status == 409]
+    assert len(accepted) == 75 and len(refused) == 25
+    assert all(body["error"] == "duplicate_person" for body in refused)
+    assert await event_count(svc) == before + 75
+    rows = await svc.runtime.pool.fetch(
+        f"SELECT payload->>'teacher_id' AS teacher_id, actor FROM {schema_of(svc)}.events "
+        "WHERE payload->>'teacher_id' = ANY($1::text[])", [t for _, t in accepted])
+    actor_of = {r["teacher_id"]: r["actor"] for r in rows}
+    # each event carries its own caller as actor (the token's subject), not the batch's
+    assert {t: actor_of[t] for _, t in accepted} == {t: f"school_admin:{s}" for s, t in accepted}
+    active = await svc.runtime.pool.fetchval(
+        f"SELECT count(*) FROM {schema_of(svc)}.identities WHERE active "
+        "AND id_number = ANY($1::text[])", [p["id_number"] for _, p in bodies])
+    assert active == 75

@@ -202,6 +202,23 @@ class FakeRegistry:
     async def finish_request(self, subject: str, key: str, response: StoredResponse) -> None:
         self.requests[(subject, key)] = (self.requests[(subject, key)][0], response)
 
+    async def begin_requests(self, claims: Sequence[tuple[str, str, str]]
+                             ) -> dict[tuple[str, str], tuple[str, StoredResponse]]:
+        known = {}
+        for subject, key, request_hash in claims:
+            stored = await self.begin_request(subject, key, request_hash)
+            if stored is not None:
+                known[(subject, key)] = stored
+        return known
+
+    async def finish_requests(self, answers: Sequence[tuple[str, str, StoredResponse]]) -> None:
+        for subject, key, response in answers:
+            await self.finish_request(subject, key, response)
+
+    async def forget_requests(self, keys: Sequence[tuple[str, str]]) -> None:
+        for k in keys:
+            del self.requests[k]
+
 
 # ------------------------------------------------------------------------------ helpers
 

@@ -258,6 +258,54 @@ class PgRegistry:
             "WHERE subject = $1 AND key = $2",
             subject, key, response.status_code, json.dumps(response.body, ensure_ascii=False))
 
+    async def begin_requests(self, claims: Sequence[tuple[str, str, str]]
+                             ) -> dict[tuple[str, str], tuple[str, StoredResponse]]:
+        """Claim many keys in one statement; the ones that existed already, with their first
+        request's hash and answer (a concurrent first attempt is waited for, as above)."""
+        if not claims:
+            return {}
+        inserted = {(r["subject"], r["key"]) for r in await self.conn.fetch(
+            f"INSERT INTO {self.s}.idempotency_keys (subject, key, request_hash) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
+            "ON CONFLICT DO NOTHING RETURNING subject, key",
+            [c[0] for c in claims], [c[1] for c in claims], [c[2] for c in claims])}
+        existing = [c for c in claims if (c[0], c[1]) not in inserted]
+        if not existing:
+            return {}
+        rows = await self.conn.fetch(
+            f"SELECT i.subject, i.key, i.request_hash, i.status_code, i.response "
+            f"FROM {self.s}.idempotency_keys i JOIN unnest($1::text[], $2::text[]) AS x(s, k) "
+            "ON i.subject = x.s AND i.key = x.k",
+            [c[0] for c in existing], [c[1] for c in existing])
+        out = {}
+        for r in rows:
+            body = r["response"]
+            if isinstance(body, str):
+                body = json.loads(body)
+            out[(r["subject"], r["key"])] = (r["request_hash"],
+                                             StoredResponse(r["status_code"], body))
+        return out
+
+    async def finish_requests(self, answers: Sequence[tuple[str, str, StoredResponse]]) -> None:
+        if not answers:
+            return
+        await self.conn.execute(
+            f"UPDATE {self.s}.idempotency_keys i SET status_code = x.c, response = x.r::jsonb "
+            "FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS x(s, k, c, r) "
+            "WHERE i.subject = x.s AND i.key = x.k",
+            [a[0] for a in answers], [a[1] for a in answers],
+            [a[2].status_code for a in answers],
+            [json.dumps(a[2].body, ensure_ascii=False) for a in answers])
+
+    async def forget_requests(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Remove the keys of refused requests: a retry runs again (and is refused again)."""
+        if not keys:
+            return
+        await self.conn.execute(
+            f"DELETE FROM {self.s}.idempotency_keys i USING unnest($1::text[], $2::text[]) "
+            "AS x(s, k) WHERE i.subject = x.s AND i.key = x.k",
+            [k[0] for k in keys], [k[1] for k in keys])
+
 
 @asynccontextmanager
 async def unit_of_work(pool: asyncpg.Pool, store: EventStore) -> AsyncIterator[PgRegistry]:

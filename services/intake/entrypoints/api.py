@@ -21,7 +21,7 @@ from services.intake.domain.commands import (
     UpdateTeacher,
 )
 from services.intake.domain.school import profile_from
-from services.intake.entrypoints.deps import ERRORS, command, transaction
+from services.intake.entrypoints.deps import ERRORS, command, grouped, transaction
 from services.intake.entrypoints.schemas import (
     DIVISION_PATTERN,
     IDEMPOTENCY_KEY_PATTERN,
@@ -39,6 +39,7 @@ from services.intake.entrypoints.schemas import (
 )
 from services.intake.service_layer import schools, teachers
 from services.intake.service_layer.ports import Registry, StoredResponse
+from services.intake.service_layer.registrations import Submission
 from services.intake.service_layer.teachers import TeacherResult
 from shared.auth import CurrentPrincipal
 
@@ -55,6 +56,10 @@ Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 def _accepted(result: TeacherResult, status: int = 200) -> StoredResponse:
     body = TeacherAccepted.of(result.teacher, result.changed_fields).model_dump(mode="json")
     return StoredResponse(status, body)
+
+
+def _registered(result: TeacherResult) -> StoredResponse:
+    return _accepted(result, 201)
 
 
 # ------------------------------------------------------------------------------ schools
@@ -114,11 +119,8 @@ async def list_schools(request: Request, who: CurrentPrincipal,
 async def register_teacher(body: TeacherIn, request: Request, who: CurrentPrincipal,
                            key: IdempotencyKey = None) -> Response:
     cmd = RegisterTeacher(body.school_code, body.record.person(), body.occurred_at)
-
-    async def run(repo: Registry) -> StoredResponse:
-        return _accepted(await teachers.register_teacher(repo, who, cmd), 201)
-
-    return await command(request, who, key, body.model_dump(mode="json"), run)
+    submission = Submission(who, cmd, key, fingerprint_body=body.model_dump(mode="json"))
+    return await grouped(request, submission, _registered)
 
 
 @router.get("/teachers", response_model=list[TeacherOut], tags=["teachers"],

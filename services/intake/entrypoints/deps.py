@@ -19,8 +19,10 @@ from fastapi.routing import APIRoute
 
 from services.intake.adapters.registry_pg import unit_of_work
 from services.intake.config import intake_settings
+from services.intake.service_layer.group_commit import GroupCommit
 from services.intake.service_layer.idempotency import once, request_hash
 from services.intake.service_layer.ports import Registry, StoredResponse, UnitOfWork
+from services.intake.service_layer.registrations import Render, Submission
 from shared.auth import Principal
 from shared.errors import Conflict, TmisError
 from shared.logging import get_logger
@@ -88,6 +90,40 @@ async def command(request: Request, who: Principal, key: str | None, body: Any,
     log.info("command", method=request.method, path=request.url.path,
              status=answer.status_code, replayed=replayed, actor=who.subject)
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
+
+
+def group_commit(request: Request, render: Render) -> GroupCommit:
+    """The process's registration batcher (made on first use, one per process)."""
+    rt = runtime(request)
+    batcher = rt.extras.get("group_commit")
+    if batcher is None:
+        settings = intake_settings()
+        batcher = GroupCommit(lambda: unit_of_work(rt.pool, rt.store), render,
+                              max_batch=settings.group_commit_max_batch,
+                              in_flight=settings.group_commit_in_flight)
+        rt.extras["group_commit"] = batcher
+    assert isinstance(batcher, GroupCommit)
+    return batcher
+
+
+async def grouped(request: Request, submission: Submission, render: Render) -> Response:
+    """Hand one submission to the group commit; its own answer (or error) as JSON."""
+    submission.fingerprint = request_hash(request.method, request.url.path,
+                                          submission.fingerprint_body)
+    submission.correlation_id = correlation_id(request)
+    try:
+        done = await group_commit(request, render).submit(submission)
+    except _RETRYABLE as exc:
+        raise Conflict(f"a concurrent change got in the way ({type(exc).__name__}); "
+                       "send the request again") from exc
+    if done.error is not None:
+        raise done.error
+    assert done.answer is not None
+    headers = {"Idempotent-Replayed": "true"} if done.replayed else None
+    log.info("command", method=request.method, path=request.url.path,
+             status=done.answer.status_code, replayed=done.replayed, actor=done.who.subject,
+             grouped=True)
+    return JSONResponse(done.answer.body, status_code=done.answer.status_code, headers=headers)
 
 
 def too_large(limit: int, what: str) -> PayloadTooLarge:
