@@ -28,12 +28,25 @@ def checked_schema(schema: str) -> str:
     return schema
 
 
+def _jsonb_encode(value: Any) -> bytes:
+    """jsonb's binary form (version 1, then the text); bytes are JSON already (the event
+    store's payloads, serialised once) and pass as they are."""
+    raw = value if isinstance(value, bytes) else json.dumps(value, ensure_ascii=False).encode()
+    return b"\x01" + raw
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for typ in ("jsonb", "json"):
-        await conn.set_type_codec(
-            typ, encoder=lambda v: json.dumps(v, ensure_ascii=False), decoder=json.loads,
-            schema="pg_catalog",
-        )
+    # jsonb in binary form: binary COPY (the event store's large appends) needs it.
+    await conn.set_type_codec("jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode,
+                              schema="pg_catalog", format="binary")
+    await conn.set_type_codec(
+        "json", encoder=lambda v: json.dumps(v, ensure_ascii=False), decoder=json.loads,
+        schema="pg_catalog",
+    )
 
 
 # Every session runs with JIT compilation off. Our statements are short and keyed; JIT pays

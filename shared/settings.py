@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-signing-key-change-me-0123456789abcdef"
@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     state_dir: str = ".tmis"
     log_level: str = "INFO"
     db_pool_size: int = 10
+    http_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    http_keep_alive_seconds: int = Field(75, ge=1, description="idle keep-alive (a client "
+                                         "starved of CPU for a moment keeps its connection)")
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

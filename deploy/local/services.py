@@ -1,5 +1,9 @@
 """The TMIS services as local processes: ``<venv python> -m services.<name>``.
 
+Each is a small supervisor (shared/supervisor.py) running the service's HTTP workers and, for
+services that write events, its outbox relay as processes of their own; it restarts a child
+that dies. Stopping signals the whole process group.
+
 A service takes everything from the environment (TMIS_KAFKA_BOOTSTRAP, TMIS_DATABASE_URL,
 TMIS_HTTP_PORT, TMIS_ENV, TMIS_STATE_DIR) and is ready when ``GET /healthz`` answers 200.
 """
@@ -23,6 +27,9 @@ PROCESSES = (*SERVICES, *FRONTS)
 # Health checks go to 127.0.0.1: never through an http_proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 READY_TIMEOUT = 60.0
+# uvicorn worker processes per service (TMIS_HTTP_WORKERS): intake takes the province's
+# submissions; the others serve people's pages and reports and keep one.
+HTTP_WORKERS = {"intake": 2}
 STOP_GRACE = 10.0
 
 
@@ -65,6 +72,7 @@ def start(
         "TMIS_HTTP_PORT": str(port),
         "TMIS_ENV": "dev",
         "TMIS_STATE_DIR": str(state_dir),
+        "TMIS_HTTP_WORKERS": os.environ.get("TMIS_HTTP_WORKERS", str(HTTP_WORKERS.get(name, 1))),
         "PYTHONUNBUFFERED": "1",
     }
     return procs.spawn(

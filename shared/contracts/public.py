@@ -449,12 +449,14 @@ def envelope_for(internal: Envelope, payload: PublicPayload) -> PublicEnvelope:
         source_event_id=internal.event_id, payload=payload.model_dump(mode="json"))
 
 
-def translate(internal: Envelope) -> list[PublicMessage]:
+def translate(internal: Envelope, typed: EventPayload | None = None) -> list[PublicMessage]:
     """The public messages for one internal envelope, deterministic: the same envelope always
-    gives byte-identical messages. Raises LookupError / pydantic.ValidationError when the
-    internal payload does not parse (the relay logs and skips; see shared/outbox.py)."""
+    gives byte-identical messages. `typed` is the envelope's payload as its model when the
+    caller has it (the event store at append), which saves parsing it again. Raises
+    LookupError / pydantic.ValidationError when the internal payload does not parse."""
     out = []
-    for payload in public_payloads(parse_payload(internal), internal.stream_version):
+    source = typed if typed is not None else parse_payload(internal)
+    for payload in public_payloads(source, internal.stream_version):
         env = envelope_for(internal, payload)
         headers = (("event_type", env.event_type.encode()),
                    ("event_id", str(env.event_id).encode()),

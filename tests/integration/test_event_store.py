@@ -63,6 +63,11 @@ def relay(stack_env, store: EventStore, producer, topic: str, **kw) -> OutboxRel
                        route=lambda _type: topic, publish_public=False, **kw)
 
 
+def routed(store: EventStore, topic: str) -> EventStore:
+    """The same store, its events' messages rendered for the test's own topic."""
+    return EventStore(store.schema, "intake", route=lambda _type: topic, publish_public=False)
+
+
 async def test_a_stale_append_is_refused_and_changes_nothing(store_schema):
     pool, store = store_schema
     stream = f"teacher-{uuid4()}"
@@ -107,6 +112,7 @@ async def test_two_writers_racing_on_one_version_leave_exactly_one_event(store_s
 async def test_twenty_concurrent_writers_each_event_reaches_kafka_once_in_stream_order(
         store_schema, stack_env, private_topic):
     pool, store = store_schema
+    store = routed(store, private_topic)
     streams = [f"teacher-{uuid4()}" for _ in range(40)]
     writers, per_writer = 20, 500
 
@@ -163,6 +169,7 @@ async def test_twenty_concurrent_writers_each_event_reaches_kafka_once_in_stream
 async def test_a_transaction_that_commits_late_with_a_lower_position_is_still_published(
         store_schema, stack_env, private_topic):
     pool, store = store_schema
+    store = routed(store, private_topic)
     early, late = f"teacher-{uuid4()}", f"teacher-{uuid4()}"
     producer = make_producer(stack_env.kafka_bootstrap, "test-relay-late")
     await producer.start()
