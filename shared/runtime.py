@@ -42,6 +42,7 @@ from shared.logging import configure_logging, get_logger
 from shared.metrics import REQUEST_LATENCY
 from shared.outbox import OutboxRelay
 from shared.settings import Settings, load_settings
+from shared.transient import is_transient
 
 log = get_logger(__name__)
 
@@ -84,7 +85,11 @@ def group_id(schema: str, consumer_name: str) -> str:
 
 def subscribe(broker: KafkaBroker, consumer: IdempotentConsumer, max_records: int) -> None:
     """Wire an idempotent consumer to a faststream batch subscriber with explicit acks: the
-    offsets are committed only after the handler returned (NACK_ON_ERROR seeks back)."""
+    offsets are committed only after the handler returned (NACK_ON_ERROR seeks back).
+
+    The consumer retries an infrastructure failure in place with backoff; one that outlasts
+    its retries is raised here, so no offset is committed and the next poll redelivers the
+    batch (never dead-lettered: shared/transient.py)."""
 
     @broker.subscriber(
         *consumer.projection.topics, group_id=group_id(consumer.schema, consumer.name), batch=True,
@@ -94,7 +99,13 @@ def subscribe(broker: KafkaBroker, consumer: IdempotentConsumer, max_records: in
         decoder=_records_not_bodies,
     )
     async def handle(body: Any, msg: KafkaMessage) -> None:
-        await consumer.handle_records(records_of(msg))
+        try:
+            await consumer.handle_records(records_of(msg))
+        except Exception as exc:
+            if is_transient(exc):
+                log.warning("batch_not_acknowledged", consumer=consumer.name,
+                            error=type(exc).__name__, detail=str(exc)[:200])
+            raise
 
 
 async def _records_not_bodies(message: Any) -> None:
