@@ -35,7 +35,7 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.topics import DEAD_LETTER_TOPIC
 from shared.db import checked_schema
 from shared.logging import get_logger
-from shared.metrics import DEAD_LETTERS, EVENTS_APPLIED, PROJECTION_LAG
+from shared.metrics import CONSUMER_RETRIES, DEAD_LETTERS, EVENTS_APPLIED, PROJECTION_LAG
 from shared.transient import is_transient
 
 log = get_logger(__name__)
@@ -98,6 +98,7 @@ class IdempotentConsumer:
             with attempt:
                 if attempt.num > 1:
                     self.transient_failures += 1
+                    CONSUMER_RETRIES.labels(self.name).inc()
                     log.warning("batch_retried_after_transient_failure", consumer=self.name,
                                 attempt=attempt.num, records=len(records))
                 await self._handle_once(records)

@@ -43,13 +43,20 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 # (EXPLAIN ANALYZE during the notice province), the largest single cost of the pipeline.
 SERVER_SETTINGS = {"jit": "off"}
 
+# A statement that hangs (a server that stopped answering without closing the socket) must not
+# hold a request or a consumer forever: asyncpg cancels it and raises TimeoutError, which
+# shared.transient counts as the infrastructure's. Connecting gives up sooner.
+COMMAND_TIMEOUT = 120.0
+CONNECT_TIMEOUT = 10.0
+
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10,
-                      **kwargs: Any) -> asyncpg.Pool:
+                      command_timeout: float | None = COMMAND_TIMEOUT,
+                      timeout: float = CONNECT_TIMEOUT, **kwargs: Any) -> asyncpg.Pool:
     settings = {**SERVER_SETTINGS, **kwargs.pop("server_settings", {})}
     pool = await asyncpg.create_pool(
         dsn, min_size=min_size, max_size=max_size, init=_init_connection,
-        server_settings=settings, **kwargs
+        server_settings=settings, command_timeout=command_timeout, timeout=timeout, **kwargs
     )
     assert pool is not None
     return pool

@@ -21,3 +21,9 @@ PROJECTION_LAG = Histogram(
 EVENTS_APPLIED = Counter("tmis_events_applied_total", "Events applied", ["consumer"])
 DEAD_LETTERS = Counter("tmis_dead_letters_total", "Messages sent to the dead-letter topic",
                        ["consumer"])
+REQUESTS_UNAVAILABLE = Counter(
+    "tmis_http_unavailable_total", "Requests answered 503: the database or broker was away",
+    ["service"])
+CONSUMER_RETRIES = Counter(
+    "tmis_consumer_transient_retries_total", "Batches tried again after an infrastructure failure",
+    ["consumer"])

@@ -42,7 +42,9 @@ from shared.logging import configure_logging, get_logger
 from shared.metrics import REQUEST_LATENCY
 from shared.outbox import OutboxRelay
 from shared.settings import Settings, load_settings
+from shared.startup import until_up
 from shared.transient import is_transient
+from shared.unavailable import install_unavailable_handler
 
 log = get_logger(__name__)
 
@@ -127,14 +129,14 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> tuple[Runtime,
                                                                           list[asyncio.Task[Any]],
                                                                           asyncio.Event]:
     started = time.perf_counter()
-    pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
     dirs = [EVENTSTORE_MIGRATIONS] + ([spec.migrations_dir] if spec.migrations_dir else [])
     if spec.follows_accounts:
         dirs.append(ACCOUNT_STATUS_MIGRATIONS)
-    await apply_migrations(pool, spec.schema, dirs)
-    await ensure_topics(settings.kafka_bootstrap)
-    producer = make_producer(settings.kafka_bootstrap, f"tmis-{spec.name}")
-    await producer.start()
+    wait = settings.startup_wait_seconds  # PostgreSQL or Kafka not up yet: wait, do not crash
+    pool = await until_up("postgresql", lambda: _open_database(settings, spec.schema, dirs), wait)
+    await until_up("kafka topics", lambda: ensure_topics(settings.kafka_bootstrap), wait)
+    producer = await until_up("kafka producer", lambda: _started_producer(settings, spec.name),
+                              wait)
     runtime = Runtime(settings=settings, pool=pool, producer=producer,
                       store=EventStore(spec.schema, spec.name))
     broker = KafkaBroker(settings.kafka_bootstrap, client_id=f"tmis-{spec.name}",
@@ -161,6 +163,29 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> tuple[Runtime,
     log.info("service_started", service=spec.name,
              ms=round((time.perf_counter() - started) * 1000))
     return runtime, broker, tasks, stop
+
+
+async def _open_database(settings: Settings, schema: str, dirs: list[Path]) -> asyncpg.Pool:
+    pool = await create_pool(settings.database_url, max_size=settings.db_pool_size,
+                             command_timeout=settings.db_command_timeout,
+                             timeout=settings.db_connect_timeout)
+    try:
+        await apply_migrations(pool, schema, dirs)
+    except BaseException:
+        await pool.close()
+        raise
+    return pool
+
+
+async def _started_producer(settings: Settings, service: str) -> AIOKafkaProducer:
+    producer = make_producer(settings.kafka_bootstrap, f"tmis-{service}")
+    try:
+        await producer.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await producer.stop()
+        raise
+    return producer
 
 
 async def stop_runtime(runtime: Runtime, broker: KafkaBroker, tasks: list[asyncio.Task[Any]],
@@ -216,7 +241,8 @@ def install_metrics(app: FastAPI, service: str) -> None:
 
 
 def install_basics(app: FastAPI, service: str) -> None:
-    """/healthz, /metrics, request latency, and TmisError -> JSON error responses."""
+    """/healthz, /metrics, request latency, TmisError -> JSON error responses, and a
+    transient database or broker failure -> 503 + Retry-After (shared/unavailable.py)."""
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> dict[str, Any]:
@@ -232,6 +258,7 @@ def install_basics(app: FastAPI, service: str) -> None:
                               for c in runtime.consumers}}
 
     install_metrics(app, service)
+    install_unavailable_handler(app, service)  # PostgreSQL/Kafka away: 503 + Retry-After
 
     @app.exception_handler(TmisError)
     async def tmis_error(request: Request, exc: TmisError) -> JSONResponse:

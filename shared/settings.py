@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     state_dir: str = ".tmis"
     log_level: str = "INFO"
     db_pool_size: int = 10
+    db_command_timeout: float = 120.0  # seconds a statement may take before it is given up
+    db_connect_timeout: float = 10.0
+    startup_wait_seconds: float = 180.0  # how long a starting service waits for PG and Kafka
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:
