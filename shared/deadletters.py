@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import DEAD_LETTER_TOPIC
+from shared.contracts.topics import topic as registered_topic
 from shared.kafka import KafkaCredentials, client_security, make_producer
 
 MARKER_KEY = b"redriven"
@@ -95,21 +96,19 @@ class DeadLetters:
                 and (source is None or d.source == source or d.source_topic == source)]
 
 
-async def read(bootstrap: str, credentials: KafkaCredentials | None = None,
-               topic: str = DEAD_LETTER_TOPIC) -> DeadLetters:
+async def read(bootstrap: str, credentials: KafkaCredentials | None = None) -> DeadLetters:
     """Every record of the dead-letter topic, from the beginning to its end now."""
+    topic = DEAD_LETTER_TOPIC
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                               enable_auto_commit=False, auto_offset_reset="earliest",
                               client_id="tmis-deadletter", **client_security(credentials))
     await reader.start()
     out = DeadLetters()
     try:
-        if topic not in await reader.topics():  # also fetches the metadata
+        if topic not in await reader.topics():
             return out
-        parts = reader.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        if not tps:
-            return out
+        # the registry's partition count (the consumer's own metadata has no unassigned topic)
+        tps = [TopicPartition(topic, p) for p in range(registered_topic(topic).partitions)]
         reader.assign(tps)
         await reader.seek_to_beginning(*tps)
         ends = await reader.end_offsets(tps)
