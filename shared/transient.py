@@ -16,6 +16,8 @@ without anybody changing code or data:
       55P03   lock not available
     by type
       asyncpg InterfaceError (a closed or broken connection: ConnectionDoesNotExistError ...)
+              and InternalClientError ("cannot switch to state ..; another operation is in
+              progress": the rollback after the server terminated the connection mid-query)
       OSError (refused, reset, unreachable, broken pipe ...)
       TimeoutError (asyncio's, asyncpg's command_timeout, aiokafka request timeouts)
       aiokafka KafkaError whose class says `retriable` (NodeNotReadyError,
@@ -39,7 +41,8 @@ TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 RETRY_AFTER_SECONDS = 5  # what an HTTP 503 tells the caller: a restart takes a few seconds
 
 _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
-    asyncpg.InterfaceError, OSError, TimeoutError, KafkaTimeoutError)
+    asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError, OSError, TimeoutError,
+    KafkaTimeoutError)
 
 
 def transient_sqlstate(sqlstate: str | None) -> bool:

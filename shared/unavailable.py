@@ -27,7 +27,8 @@ log = get_logger(__name__)
 
 # The types a transient failure arrives as (Starlette picks a handler by the exception's MRO).
 HANDLED: tuple[type[Exception], ...] = (
-    asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError, KafkaError)
+    asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
+    OSError, TimeoutError, KafkaError)
 
 
 def unavailable_response(exc: BaseException,

@@ -33,6 +33,7 @@ from shared.transient import is_transient
 log = get_logger(__name__)
 T = TypeVar("T")
 RETRY_SECONDS = 300.0
+START_SECONDS = 30.0
 
 INTERNAL_TOPICS: tuple[str, ...] = tuple(t.name for t in TOPICS if t.name != DEAD_LETTER_TOPIC)
 
@@ -55,6 +56,7 @@ class KafkaWatch:
         self._new_clients()
 
     def _new_clients(self) -> None:
+        self._started = False
         security = client_security()
         self.admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap,
                                          client_id=self.client_id, request_timeout_ms=15000,
@@ -64,11 +66,16 @@ class KafkaWatch:
                                          request_timeout_ms=15000, **security)
 
     async def start(self) -> None:
-        await self._survive(self._start_clients)
+        """Connect (a broker that does not answer within START_SECONDS fails the start: a
+        wrong address should be said soon, not after the long bound of a restart)."""
+        await self._survive(self._start_clients, min(self.retry_seconds, START_SECONDS))
 
     async def _start_clients(self) -> None:
+        if self._started:
+            return
         await self.admin.start()
         await self.consumer.start()
+        self._started = True
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):  # also after a failed start
@@ -76,10 +83,11 @@ class KafkaWatch:
         with contextlib.suppress(Exception):
             await self.admin.close()
 
-    async def _survive(self, ask: Callable[[], Awaitable[T]]) -> T:
+    async def _survive(self, ask: Callable[[], Awaitable[T]],
+                       seconds: float | None = None) -> T:
         """`ask()`, again on fresh clients after each transient failure (see the module doc)."""
         async for attempt in stamina.retry_context(on=is_transient, attempts=None,
-                                                   timeout=self.retry_seconds,
+                                                   timeout=seconds or self.retry_seconds,
                                                    wait_initial=0.5, wait_max=5.0):
             with attempt:
                 if attempt.num > 1:

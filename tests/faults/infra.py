@@ -58,10 +58,13 @@ class Infra:
         state = load(self.state_dir)
         assert state.postgres is not None
         paths = postgres.PgPaths(Path(state.postgres.base_dir))
-        cmd = [postgres.pg_bin("pg_ctl"), "-w", "-t", "60", "-D", str(paths.data), *args]
+        # -l: the restarted postmaster must not inherit our pipes (run() would wait for EOF)
+        cmd = [postgres.pg_bin("pg_ctl"), "-w", "-t", "60", "-D", str(paths.data),
+               "-l", str(paths.log), *args]
         if postgres.as_root():
             cmd = ["runuser", "-u", postgres.SYSTEM_USER, "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True, cwd=paths.base, timeout=90)
+        subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, cwd=paths.base, timeout=90)
 
     def restart_postgres_immediate(self) -> None:
         self._pg_ctl("-m", "immediate", "restart")

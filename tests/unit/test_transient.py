@@ -31,6 +31,8 @@ def test_a_database_condition_that_passes_is_transient(error: Exception) -> None
 
 @pytest.mark.parametrize("error", [
     asyncpg.InterfaceError("connection is closed"),
+    asyncpg.exceptions.InternalClientError(
+        "cannot switch to state 15; another operation (2) is in progress"),
     ConnectionRefusedError(111, "Connection refused"),
     ConnectionResetError(104, "Connection reset by peer"),
     TimeoutError(),
