@@ -37,11 +37,13 @@ lint: venv
 
 # Unit + integration share one session (one throwaway Kafka and PostgreSQL); the end-to-end
 # journeys get a session and a stack of their own, so a whole simulated province on the topics
-# does not slow down every fresh consumer group of the integration tests. The browser tests
+# does not slow down every fresh consumer group of the integration tests. The fault suite kills
+# and restarts its own broker and PostgreSQL, so it has a stack of its own too. The browser tests
 # (chromium through the web front) likewise start a stack of their own.
 test: lint
 	$(BIN)/pytest -q tests/unit tests/integration
 	if [ -d tests/e2e ]; then $(BIN)/pytest -q tests/e2e; fi
+	if [ -d tests/faults ]; then $(BIN)/pytest -q tests/faults; fi
 	if [ -d tests/browser ]; then $(BIN)/pytest -q tests/browser; fi
 
 # The browser tests again, saving their page screenshots over docs/screenshots/.

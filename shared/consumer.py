@@ -9,6 +9,13 @@ means redelivery, and redelivery is harmless: an event id already recorded is sk
 An event that parses but cannot be applied (the projection raises PoisonEvent, or any error that
 is not an infrastructure failure) is isolated by re-running the batch one event per transaction
 and dead-lettered alone; consumption goes on.
+
+An infrastructure failure (shared.transient.is_transient: PostgreSQL restarting or terminating
+our connections, too many connections, a timeout, Kafka unreachable while dead-lettering) is
+never the event's fault: the whole batch is tried again in place with exponential backoff
+(stamina, see shared/transient.py for what counts), and after `retry_seconds` the error goes up
+to the subscriber, which commits no offset and seeks back (faststream's NACK_ON_ERROR), so the
+same records come again on the next poll. Nothing is dead-lettered for the infrastructure.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
+import stamina
 import structlog
 from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
@@ -27,12 +35,12 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.topics import DEAD_LETTER_TOPIC
 from shared.db import checked_schema
 from shared.logging import get_logger
-from shared.metrics import DEAD_LETTERS, EVENTS_APPLIED, PROJECTION_LAG
+from shared.metrics import CONSUMER_RETRIES, DEAD_LETTERS, EVENTS_APPLIED, PROJECTION_LAG
+from shared.transient import is_transient
 
 log = get_logger(__name__)
 
-_INFRASTRUCTURE = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-                   asyncpg.exceptions.SerializationError, asyncpg.exceptions.DeadlockDetectedError)
+RETRY_SECONDS = 60.0  # in place; then the subscriber seeks back and the next poll tries again
 
 
 class Record(Protocol):
@@ -62,19 +70,40 @@ class Projection(Protocol):
 
 class IdempotentConsumer:
     def __init__(self, pool: asyncpg.Pool, schema: str, projection: Projection,
-                 dead_letters: AIOKafkaProducer) -> None:
+                 dead_letters: AIOKafkaProducer, *, retry_seconds: float = RETRY_SECONDS,
+                 wait_initial: float = 0.2, wait_max: float = 5.0) -> None:
         self.pool = pool
         self.schema = checked_schema(schema)
         self.projection = projection
         self.dead_letters = dead_letters
         self.applied = 0
         self.skipped = 0
+        self.transient_failures = 0
+        self.retry_seconds = retry_seconds
+        self.wait_initial = wait_initial
+        self.wait_max = wait_max
 
     @property
     def name(self) -> str:
         return self.projection.name
 
     async def handle_records(self, records: Sequence[Record]) -> None:
+        """Handle a batch; an infrastructure failure is retried with backoff, then raised
+        (commit no offset). Returns only when every record is applied, a duplicate, or
+        dead-lettered for a reason of its own."""
+        async for attempt in stamina.retry_context(
+                on=is_transient, attempts=None, timeout=self.retry_seconds,
+                wait_initial=self.wait_initial, wait_max=self.wait_max,
+                wait_jitter=self.wait_initial):
+            with attempt:
+                if attempt.num > 1:
+                    self.transient_failures += 1
+                    CONSUMER_RETRIES.labels(self.name).inc()
+                    log.warning("batch_retried_after_transient_failure", consumer=self.name,
+                                attempt=attempt.num, records=len(records))
+                await self._handle_once(records)
+
+    async def _handle_once(self, records: Sequence[Record]) -> None:
         started = time.perf_counter()
         parsed: list[tuple[Record, Envelope]] = []
         dead: list[tuple[Record, str]] = []
@@ -85,17 +114,17 @@ class IdempotentConsumer:
                 dead.append((rec, f"unparseable envelope: {_short(exc)}"))
         try:
             applied = await self._apply(parsed)
-        except _INFRASTRUCTURE:
-            raise
-        except Exception:
+        except Exception as failure:
+            if is_transient(failure):
+                raise
             log.warning("batch_failed_isolating", consumer=self.name, size=len(parsed))
             applied = 0
             for rec, env in parsed:
                 try:
                     applied += await self._apply([(rec, env)])
-                except _INFRASTRUCTURE:
-                    raise
                 except Exception as exc:
+                    if is_transient(exc):
+                        raise
                     dead.append((rec, f"cannot apply {env.event_type} {env.event_id}: "
                                       f"{_short(exc)}"))
         await self._dead_letter(dead)

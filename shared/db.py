@@ -54,15 +54,28 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 # off to stay on its indexes, which prices any remaining scan at 1e10) crossed the JIT
 # thresholds: 0.57 s of LLVM inlining/optimisation per 1,000-fact batch of 0.84 s in all
 # (EXPLAIN ANALYZE during the notice province), the largest single cost of the pipeline.
-SERVER_SETTINGS = {"jit": "off"}
+#
+# synchronous_commit on, whatever the server's default: a commit we acknowledge (an HTTP 201,
+# an applied batch whose offset is then committed) must survive a crash of PostgreSQL. The
+# local stack runs with synchronous_commit=off, and `pg_ctl restart -m immediate` during an
+# import then lost teachers intake had already reported registered (tests/faults). With the
+# stack's fsync=off the flush is one write() to the kernel per commit, not a disk sync.
+SERVER_SETTINGS = {"jit": "off", "synchronous_commit": "on"}
+
+# A statement that hangs (a server that stopped answering without closing the socket) must not
+# hold a request or a consumer forever: asyncpg cancels it and raises TimeoutError, which
+# shared.transient counts as the infrastructure's. Connecting gives up sooner.
+COMMAND_TIMEOUT = 120.0
+CONNECT_TIMEOUT = 10.0
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10,
-                      **kwargs: Any) -> asyncpg.Pool:
+                      command_timeout: float | None = COMMAND_TIMEOUT,
+                      timeout: float = CONNECT_TIMEOUT, **kwargs: Any) -> asyncpg.Pool:
     settings = {**SERVER_SETTINGS, **kwargs.pop("server_settings", {})}
     pool = await asyncpg.create_pool(
         dsn, min_size=min_size, max_size=max_size, init=_init_connection,
-        server_settings=settings, **kwargs
+        server_settings=settings, command_timeout=command_timeout, timeout=timeout, **kwargs
     )
     assert pool is not None
     return pool

@@ -24,3 +24,9 @@ DEAD_LETTERS = Counter("tmis_dead_letters_total", "Messages sent to the dead-let
 GROUP_COMMIT_BATCH = Histogram(
     "tmis_group_commit_batch_size", "Submissions written in one group-commit transaction",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
+REQUESTS_UNAVAILABLE = Counter(
+    "tmis_http_unavailable_total", "Requests answered 503: the database or broker was away",
+    ["service"])
+CONSUMER_RETRIES = Counter(
+    "tmis_consumer_transient_retries_total", "Batches tried again after an infrastructure failure",
+    ["consumer"])

@@ -46,6 +46,9 @@ from shared.logging import configure_logging, get_logger
 from shared.metrics import REQUEST_LATENCY
 from shared.outbox import OutboxRelay, relay_health
 from shared.settings import Settings, load_settings
+from shared.startup import until_up
+from shared.transient import is_transient
+from shared.unavailable import install_unavailable_handler
 
 log = get_logger(__name__)
 
@@ -88,7 +91,11 @@ def group_id(schema: str, consumer_name: str) -> str:
 
 def subscribe(broker: KafkaBroker, consumer: IdempotentConsumer, max_records: int) -> None:
     """Wire an idempotent consumer to a faststream batch subscriber with explicit acks: the
-    offsets are committed only after the handler returned (NACK_ON_ERROR seeks back)."""
+    offsets are committed only after the handler returned (NACK_ON_ERROR seeks back).
+
+    The consumer retries an infrastructure failure in place with backoff; one that outlasts
+    its retries is raised here, so no offset is committed and the next poll redelivers the
+    batch (never dead-lettered: shared/transient.py)."""
 
     @broker.subscriber(
         *consumer.projection.topics, group_id=group_id(consumer.schema, consumer.name), batch=True,
@@ -98,7 +105,13 @@ def subscribe(broker: KafkaBroker, consumer: IdempotentConsumer, max_records: in
         decoder=_records_not_bodies,
     )
     async def handle(body: Any, msg: KafkaMessage) -> None:
-        await consumer.handle_records(records_of(msg))
+        try:
+            await consumer.handle_records(records_of(msg))
+        except Exception as exc:
+            if is_transient(exc):
+                log.warning("batch_not_acknowledged", consumer=consumer.name,
+                            error=type(exc).__name__, detail=str(exc)[:200])
+            raise
 
 
 async def _records_not_bodies(message: Any) -> None:
@@ -122,14 +135,14 @@ async def start_runtime(spec: ServiceSpec, settings: Settings, *, relay: bool = 
     """Everything a service process needs. `relay=False` when the relay runs as a process of
     its own (shared/supervisor.py); `consumers=False` for a process that only serves HTTP."""
     started = time.perf_counter()
-    pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
     dirs = [EVENTSTORE_MIGRATIONS] + ([spec.migrations_dir] if spec.migrations_dir else [])
     if spec.follows_accounts:
         dirs.append(ACCOUNT_STATUS_MIGRATIONS)
-    await apply_migrations(pool, spec.schema, dirs)
-    await ensure_topics(settings.kafka_bootstrap)
-    producer = make_producer(settings.kafka_bootstrap, f"tmis-{spec.name}")
-    await producer.start()
+    wait = settings.startup_wait_seconds  # PostgreSQL or Kafka not up yet: wait, do not crash
+    pool = await until_up("postgresql", lambda: _open_database(settings, spec.schema, dirs), wait)
+    await until_up("kafka topics", lambda: ensure_topics(settings.kafka_bootstrap), wait)
+    producer = await until_up("kafka producer", lambda: _started_producer(settings, spec.name),
+                              wait)
     runtime = Runtime(settings=settings, pool=pool, producer=producer,
                       store=EventStore(spec.schema, spec.name))
     broker = KafkaBroker(settings.kafka_bootstrap, client_id=f"tmis-{spec.name}",
@@ -156,6 +169,29 @@ async def start_runtime(spec: ServiceSpec, settings: Settings, *, relay: bool = 
     log.info("service_started", service=spec.name,
              ms=round((time.perf_counter() - started) * 1000))
     return runtime, broker, tasks, stop
+
+
+async def _open_database(settings: Settings, schema: str, dirs: list[Path]) -> asyncpg.Pool:
+    pool = await create_pool(settings.database_url, max_size=settings.db_pool_size,
+                             command_timeout=settings.db_command_timeout,
+                             timeout=settings.db_connect_timeout)
+    try:
+        await apply_migrations(pool, schema, dirs)
+    except BaseException:
+        await pool.close()
+        raise
+    return pool
+
+
+async def _started_producer(settings: Settings, service: str) -> AIOKafkaProducer:
+    producer = make_producer(settings.kafka_bootstrap, f"tmis-{service}")
+    try:
+        await producer.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await producer.stop()
+        raise
+    return producer
 
 
 async def stop_runtime(runtime: Runtime, broker: KafkaBroker, tasks: list[asyncio.Task[Any]],
@@ -238,7 +274,8 @@ class LatencyMiddleware:
 
 
 def install_basics(app: FastAPI, service: str) -> None:
-    """/healthz, /metrics, request latency, and TmisError -> JSON error responses."""
+    """/healthz, /metrics, request latency, TmisError -> JSON error responses, and a
+    transient database or broker failure -> 503 + Retry-After (shared/unavailable.py)."""
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:
@@ -256,6 +293,7 @@ def install_basics(app: FastAPI, service: str) -> None:
         return JSONResponse(body, status_code=200 if relay["ok"] else 503)
 
     install_metrics(app, service)
+    install_unavailable_handler(app, service)  # PostgreSQL/Kafka away: 503 + Retry-After
 
     @app.exception_handler(TmisError)
     async def tmis_error(request: Request, exc: TmisError) -> JSONResponse:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     http_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
     http_keep_alive_seconds: int = Field(75, ge=1, description="idle keep-alive (a client "
                                          "starved of CPU for a moment keeps its connection)")
+    db_command_timeout: float = 120.0  # seconds a statement may take before it is given up
+    db_connect_timeout: float = 10.0
+    startup_wait_seconds: float = 180.0  # how long a starting service waits for PG and Kafka
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "baseline",
     "replay",
     "agency",  # tmis agency add NAME (secure stack)
+    "deadletter",  # tmis deadletter list|show|redrive
     "simulate",
     "demo",
 ]

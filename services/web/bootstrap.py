@@ -59,7 +59,8 @@ TITLES = {401: "请先登录", 403: "无权访问", 404: "未找到", 409: "数�
 
 def build_backends(settings: WebSettings, client: httpx.AsyncClient) -> Backends:
     def backend(name: str) -> Backend:
-        return Backend(name, settings.peer_urls()[name], client, settings.web_backend_timeout)
+        return Backend(name, settings.peer_urls()[name], client, settings.web_backend_timeout,
+                       settings.web_backend_retry_seconds)
 
     return Backends(intake=IntakeClient(backend("intake")), review=ReviewClient(backend("review")),
                     orgsync=OrgsyncClient(backend("orgsync")),

@@ -30,6 +30,7 @@ class WebSettings(BaseSettings):
     web_csrf_secret: str = Field(default_factory=lambda: secrets.token_hex(32))
     web_cookie_secure: bool = False
     web_backend_timeout: float = 30.0
+    web_backend_retry_seconds: float = 10.0  # how long a page call retries a backend away
 
     def peer_urls(self) -> dict[str, str]:
         return {"intake": self.intake_url, "review": self.review_url,

@@ -6,7 +6,8 @@ Every call goes through `ServiceClient.call`, which
   on a 2-core machine the services, PostgreSQL and Kafka share the CPUs with the simulator),
 - retries transport errors, 502/503/504 and intake's "a concurrent change got in the way" 409
   with the SAME Idempotency-Key (a POST the service already committed is replayed, not
-  repeated),
+  repeated), with stamina's exponential backoff and jitter, honouring Retry-After, for up to
+  `retry_seconds` (shared/http_retry.py: the policy and why stamina),
 - and turns an unexpected answer into `ApiError`, which names the service, the call, the
   school it concerned and the service's own error body.
 
@@ -19,17 +20,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
+import stamina
 
+from shared.http_retry import RETRY_STATUSES, RetryableAnswer, backoff
 from simulator.adapters.endpoints import Endpoints
 
-RETRY_STATUSES = frozenset({502, 503, 504})
-BACKOFF_SECONDS = (0.5, 1, 2, 4, 8, 15, 30)
+# Long enough to ride out a PostgreSQL restart, a broker killed and restarted, a service
+# killed and started again; a service that stays away that long fails the run.
+RETRY_SECONDS = 300.0
 PAGE = 1000  # intake's largest page
 QUEUE_PAGE = 500  # review's largest page
 
@@ -86,12 +91,12 @@ class ServiceClient:
     """One service's API, over one pooled httpx client."""
 
     def __init__(self, name: str, base_url: str, token: str, limit: asyncio.Semaphore, *,
-                 timeout: float = 900.0, attempts: int = len(BACKOFF_SECONDS) + 1,
+                 timeout: float = 900.0, retry_seconds: float = RETRY_SECONDS,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.name = name
         self.base_url = base_url
         self.limit = limit
-        self.attempts = attempts
+        self.retry_seconds = retry_seconds
         self.http = httpx.AsyncClient(
             base_url=base_url, timeout=httpx.Timeout(timeout, connect=30.0), trust_env=False,
             headers={"Authorization": f"Bearer {token}"}, transport=transport,
@@ -108,28 +113,30 @@ class ServiceClient:
         headers = dict(kwargs.pop("headers", None) or {})
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        last: httpx.Response | Exception | None = None
-        for attempt in range(self.attempts):
-            if attempt:
-                self.retries += 1
-                await asyncio.sleep(BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)])
-            try:
-                async with self.limit:
-                    self.calls += 1
-                    response = await self.http.request(method, path, headers=headers, **kwargs)
-            except httpx.TransportError as exc:
-                last = exc
-                continue
-            if response.status_code in RETRY_STATUSES or _retryable_conflict(response):
-                last = response
-                continue
-            if response.status_code in ok:
-                return response
-            raise ApiError(self.name, what, response.status_code, _body(response), school)
-        if isinstance(last, httpx.Response):
-            raise ApiError(self.name, what, last.status_code, _body(last), school)
-        raise ApiError(self.name, what, None, f"{type(last).__name__}: {last} (after "
-                                              f"{self.attempts} attempts)", school)
+        started = time.monotonic()
+        try:
+            async for attempt in stamina.retry_context(
+                    on=backoff, attempts=None, timeout=self.retry_seconds, wait_initial=0.5,
+                    wait_max=15.0):
+                with attempt:
+                    if attempt.num > 1:
+                        self.retries += 1
+                    async with self.limit:
+                        self.calls += 1
+                        response = await self.http.request(method, path, headers=headers,
+                                                           **kwargs)
+                    if response.status_code in RETRY_STATUSES or _retryable_conflict(response):
+                        raise RetryableAnswer(response)
+        except RetryableAnswer as exc:
+            raise ApiError(self.name, what, exc.response.status_code, _body(exc.response),
+                           school) from None
+        except httpx.TransportError as exc:
+            raise ApiError(self.name, what, None,
+                           f"{type(exc).__name__}: {exc} (retried for "
+                           f"{time.monotonic() - started:.0f}s)", school) from None
+        if response.status_code in ok:
+            return response
+        raise ApiError(self.name, what, response.status_code, _body(response), school)
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         return (await self.call(method, path, **kwargs)).json()

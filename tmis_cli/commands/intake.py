@@ -7,11 +7,17 @@
 
 The intake URL comes from TMIS_INTAKE_URL or the local stack's stack.json; the token from
 TMIS_TOKEN, or (dev only) one minted for the school.
+
+While intake is briefly away (503 while its database restarts, 502/504, a refused or reset
+connection, a timeout) the import is sent again, unchanged, for up to IMPORT_RETRY_SECONDS
+(stamina, shared/http_retry.py): safe, because importing the same file twice appends nothing
+the second time, and the Idempotency-Key (the file's hash and the school) is the same.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -20,12 +26,15 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
+import stamina
 
 from shared.auth import Role, mint_token
+from shared.http_retry import RETRY_STATUSES, RetryableAnswer, backoff
 from shared.settings import Settings, load_settings
 from tmis_cli import CliError
 
 REPO = Path(__file__).resolve().parents[2]
+IMPORT_RETRY_SECONDS = 300.0
 
 
 def register(subparsers: Any) -> None:
@@ -104,14 +113,22 @@ def _import(args: argparse.Namespace) -> int:
                                                        school_code=args.school)
     url = intake_url(args.url)
     loopback = urlparse(url).hostname in ("127.0.0.1", "localhost", "::1")
+    content = args.file.read_bytes()
+    key = f"import-{args.school}-{hashlib.sha256(content).hexdigest()[:32]}"
+    data = {"school_code": args.school,
+            **({"occurred_at": args.occurred_at} if args.occurred_at else {})}
     try:
-        with httpx.Client(base_url=url, timeout=900, trust_env=not loopback) as client, \
-                args.file.open("rb") as f:
-            response = client.post("/v1/imports", files={"file": (args.file.name, f)},
-                                   data={"school_code": args.school,
-                                         **({"occurred_at": args.occurred_at}
-                                            if args.occurred_at else {})},
-                                   headers={"Authorization": f"Bearer {token}"})
+        with httpx.Client(base_url=url, timeout=900, trust_env=not loopback) as client:
+            for attempt in stamina.retry_context(on=backoff, attempts=None,
+                                                 timeout=IMPORT_RETRY_SECONDS, wait_max=15.0):
+                with attempt:
+                    response = client.post(
+                        "/v1/imports", files={"file": (args.file.name, content)}, data=data,
+                        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key})
+                    if response.status_code in RETRY_STATUSES:
+                        raise RetryableAnswer(response)
+    except RetryableAnswer as exc:
+        response = exc.response
     except httpx.HTTPError as exc:
         raise CliError(f"intake at {url} did not answer: {exc}") from exc
     body = _json(response)
