@@ -22,26 +22,29 @@ from shared.consumer import IdempotentConsumer
 from shared.contracts.envelope import Envelope
 from shared.db import create_pool
 from shared.runtime import subscribe
-from tests.integration.test_idempotent_consumer import an_envelope, counts, publish, setting
+from tests.integration.test_idempotent_consumer import (
+    CountingProjection,
+    an_envelope,
+    counts,
+    publish,
+    setting,
+)
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 __all__ = ["setting"]
 
 
-class SlowCountingProjection:
+class SlowCountingProjection(CountingProjection):
     """Counts applications per event (a double application shows as 2), taking a moment per
     event so that terminations land in the middle of a transaction."""
 
     def __init__(self, schema: str, topic: str) -> None:
+        super().__init__(schema, topic)
         self.name = f"counting_{uuid4().hex[:8]}"
-        self.topics = (topic,)
-        self.schema = schema
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        await conn.execute(
-            f"INSERT INTO {self.schema}.applied (event_id, n) VALUES ($1, 1) "
-            "ON CONFLICT (event_id) DO UPDATE SET n = applied.n + 1", envelope.event_id)
+        await super().apply(conn, envelope)
         await conn.execute("SELECT pg_sleep(0.002)")
 
 
