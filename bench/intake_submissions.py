@@ -66,6 +66,7 @@ from shared.domain.idnumber import synthetic_id_number  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "intake.json"
+PARTS = ("floor", "peer", "kafka", "submissions", "import")
 SCHOOLS = 100
 WRK_SCRIPT = """
 -- One request per synthetic teacher: each wrk thread takes every n-th line of the file
@@ -362,6 +363,33 @@ def start_intake(bootstrap: str, database_url: str, schema: str, log: Path,
     raise RuntimeError(f"intake did not start; see {log}")
 
 
+class profiled:
+    """py-spy records every process under `root` (the supervisor and its workers) while the
+    block runs, one flame graph per part (`--profile DIR`); a no-op without DIR."""
+
+    def __init__(self, folder: Path | None, root: int, label: str) -> None:
+        self.folder, self.root, self.label = folder, root, label
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> None:
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        self.proc = subprocess.Popen(
+            [spy, "record", "--pid", str(self.root), "--subprocesses", "--nonblocking",
+             "--rate", "50", "--format", "raw", "-o", str(self.folder / f"{self.label}.txt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(2)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
 def stop_intake(proc: subprocess.Popen[bytes]) -> None:
     with_group = os.getpgid(proc.pid)
     os.killpg(with_group, 15)
@@ -502,12 +530,19 @@ async def bench(bootstrap: str, database_url: str, opts: argparse.Namespace,
                                  "replication_factor": 1, "brokers": 1}},
         "command": "python bench/intake_submissions.py " + " ".join(sys.argv[1:]),
     }
-    print("floor ...", flush=True)
-    record["floor"] = [await floor(database_url, c, opts.seconds) for c in (20, 100)]
-    print("peer ...", flush=True)
-    record["peer"] = await asyncio.to_thread(peer_eventsourcing, database_url, 20, opts.seconds)
-    print("kafka ...", flush=True)
-    record["kafka_producer"] = kafka_limit(bootstrap, 300_000)
+    if "floor" in opts.only:
+        print("floor ...", flush=True)
+        record["floor"] = [await floor(database_url, c, opts.seconds) for c in (20, 100)]
+    if "peer" in opts.only:
+        print("peer ...", flush=True)
+        record["peer"] = await asyncio.to_thread(peer_eventsourcing, database_url, 20,
+                                                 opts.seconds)
+    if "kafka" in opts.only:
+        print("kafka ...", flush=True)
+        record["kafka_producer"] = kafka_limit(bootstrap, 300_000)
+    if not {"submissions", "import"} & set(opts.only):
+        record["ratios"] = ratios(record)
+        return record
     schema = f"intake_b{uuid4().hex[:8]}"
     proc, url = start_intake(bootstrap, database_url, schema, workdir / "intake.log",
                              opts.workers)
@@ -529,25 +564,29 @@ async def bench(bootstrap: str, database_url: str, opts: argparse.Namespace,
                     "county_code": counties[i % len(counties)]})
                 assert r.status_code == 201, r.text
         runs = []
-        for clients in (10, 50, 200):  # 10: warm-up, not reported
+        for clients in (10, 50, 200) if "submissions" in opts.only else ():  # 10: warm-up
             bodies = workdir / f"bodies-{clients}.txt"
             bodies_file(bodies, settings, schools[:SCHOOLS], people,
                         int(opts.per_s_ceiling * opts.seconds))
             before_events = await count_events(database_url, schema)
             cpu0 = cpu_by_group()
             print(f"intake at {clients} connections ...", flush=True)
-            run = wrk(url, clients, opts.seconds if clients != 10 else 3, bodies)
+            with profiled(opts.profile, proc.pid, f"submissions-{clients}"):
+                run = wrk(url, clients, opts.seconds if clients != 10 else 3, bodies)
             run["cpu_s"] = cpu_delta(cpu0, cpu_by_group())
             run["events_appended"] = await count_events(database_url, schema) - before_events
             run["accepted_per_s"] = round(run["events_appended"] / run["wall_s"], 1)
             if clients != 10:
                 runs.append(run)
-        record["submissions"] = runs
-        record["outbox_drained_after_submissions_s"] = round(
-            await outbox_drained(database_url, schema), 2)
-        print("import ...", flush=True)
-        record["bulk_import"] = await bulk_import(url, settings, database_url, schema,
-                                                  schools[SCHOOLS], people, opts.rows)
+        if runs:
+            record["submissions"] = runs
+            record["outbox_drained_after_submissions_s"] = round(
+                await outbox_drained(database_url, schema), 2)
+        if "import" in opts.only:
+            print("import ...", flush=True)
+            with profiled(opts.profile, proc.pid, "import"):
+                record["bulk_import"] = await bulk_import(url, settings, database_url, schema,
+                                                          schools[SCHOOLS], people, opts.rows)
     except BaseException:
         print((workdir / "intake.log").read_text(errors="replace")[-5000:], file=sys.stderr)
         raise
@@ -565,8 +604,10 @@ async def bench(bootstrap: str, database_url: str, opts: argparse.Namespace,
 
 
 def ratios(r: dict[str, Any]) -> dict[str, Any]:
+    if "floor" not in r:
+        return {}
     floor20 = r["floor"][0]["per_s"]
-    peer = r["peer"].get("per_s")
+    peer = r.get("peer", {}).get("per_s")
     out: dict[str, Any] = {}
     for run in r.get("submissions", []):
         c = run["connections"]
@@ -587,6 +628,10 @@ def main() -> int:
     parser.add_argument("--per-s-ceiling", type=float, default=4000.0,
                         help="distinct teachers generated per second of each run")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="run only these parts (a partial record; for profiling)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="py-spy the intake HTTP workers during each part into this folder")
     opts = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench/intake_submissions.py needs wrk: apt-get install wrk", file=sys.stderr)

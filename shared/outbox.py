@@ -130,13 +130,19 @@ class OutboxRelay:
 
     async def publish_once(self, conn: asyncpg.Connection) -> int:
         """Publish one batch of outbox rows; returns how many were published."""
-        event_cols = ", ".join("e." + c.strip() for c in COLUMNS.split(",") if c.strip() !=
-                               "position")
-        rows = await conn.fetch(
-            f"SELECT o.position, o.messages, {event_cols} "
-            f"FROM {self.schema}.outbox o LEFT JOIN {self.schema}.events e "
-            "ON o.messages IS NULL AND e.position = o.position "
-            "ORDER BY o.position LIMIT $1", self.batch_size)
+        # The outbox alone: joining events here let the planner hash the whole events table
+        # on every pass while a fresh table's statistics were stale (4 ms a pass and growing,
+        # pg_stat_statements, issue 14). Only rows written before their messages were carried
+        # (migration 0002) need their event row, fetched by primary key.
+        rows: list[Any] = await conn.fetch(
+            f"SELECT position, messages FROM {self.schema}.outbox "
+            "ORDER BY position LIMIT $1", self.batch_size)
+        legacy = [r["position"] for r in rows if r["messages"] is None]
+        if legacy:
+            events = {r["position"]: r for r in await conn.fetch(
+                f"SELECT {COLUMNS} FROM {self.schema}.events WHERE position = ANY($1::bigint[])",
+                legacy)}
+            rows = [events.get(r["position"], r) if r["messages"] is None else r for r in rows]
         if not rows:
             return 0
         futures = []
@@ -159,7 +165,7 @@ class OutboxRelay:
         return len(rows)
 
     def _messages(self, row: asyncpg.Record) -> list[Message]:
-        if row["messages"] is not None:
+        if "messages" in row and row["messages"] is not None:
             return unpack(row["messages"])
         env = envelope_from_row(row, self.source)
         return messages_for(env, env.to_bytes(), self.route, self.publish_public)

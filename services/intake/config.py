@@ -17,6 +17,8 @@ class IntakeSettings(BaseSettings):
     max_document_bytes: int = Field(5 * MiB, description="largest proof document accepted")
     max_import_bytes: int = Field(64 * MiB, description="largest import file accepted")
     import_batch_size: int = Field(1000, ge=1, le=10000, description="rows per transaction")
+    import_writers: int = Field(2, ge=1, le=8, description="batches of one import written "
+                                "at once, each its own transaction")
     group_commit_max_batch: int = Field(256, ge=1, le=5000, description="most registrations "
                                         "gathered into one transaction (1: no group commit)")
     group_commit_in_flight: int = Field(2, ge=1, le=32, description="batches written at once "

@@ -99,6 +99,16 @@ class EventStore:
             stream_id)
         return int(v or 0)
 
+    async def versions(self, conn: asyncpg.Connection, stream_ids: Sequence[str]
+                       ) -> dict[str, int]:
+        """The current version of each stream that has events (one index probe per stream)."""
+        rows = await conn.fetch(
+            f"""SELECT s.stream_id, (SELECT e.stream_version FROM {self.schema}.events e
+                                     WHERE e.stream_id = s.stream_id
+                                     ORDER BY e.stream_version DESC LIMIT 1) AS version
+                FROM unnest($1::text[]) AS s(stream_id)""", list(set(stream_ids)))
+        return {r["stream_id"]: r["version"] for r in rows if r["version"] is not None}
+
     async def read_all(self, conn: asyncpg.Connection, after: int = 0,
                        limit: int = 5000) -> list[Envelope]:
         rows = await conn.fetch(
@@ -216,11 +226,18 @@ class EventStore:
                        ) -> tuple[dict[str, int], list[int], datetime]:
         """The streams' current versions, `count` fresh positions (in order) and the time."""
         row = await conn.fetchrow(
+            # One index probe per stream (the newest version, backwards on the unique
+            # index): `stream_id = ANY(...)` over the table let the planner pick a sequential
+            # scan while a fresh table's statistics were stale, 41 ms per 1,000-event append
+            # at 50,000 events and growing with the table (EXPLAIN ANALYZE, issue 14).
             f"""WITH v AS (
-                  SELECT stream_id, max(stream_version) AS version FROM {self.schema}.events
-                  WHERE stream_id = ANY($1::text[]) GROUP BY stream_id)
-                SELECT (SELECT coalesce(array_agg(stream_id), '{{}}') FROM v) AS streams,
-                       (SELECT coalesce(array_agg(version), '{{}}') FROM v) AS versions,
+                  SELECT s.stream_id, (SELECT e.stream_version FROM {self.schema}.events e
+                                       WHERE e.stream_id = s.stream_id
+                                       ORDER BY e.stream_version DESC LIMIT 1) AS version
+                  FROM unnest($1::text[]) AS s(stream_id)),
+                v_known AS (SELECT * FROM v WHERE version IS NOT NULL)
+                SELECT (SELECT coalesce(array_agg(stream_id), '{{}}') FROM v_known) AS streams,
+                       (SELECT coalesce(array_agg(version), '{{}}') FROM v_known) AS versions,
                        array(SELECT nextval('{self.schema}.events_position_seq')
                              FROM generate_series(1, $2)) AS positions,
                        clock_timestamp() AS now""",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import random
@@ -276,6 +277,40 @@ async def test_a_half_bad_import_registers_the_good_rows_reports_the_bad_and_twi
                                   data={"school_code": school}, headers=who)
     assert (again.json()["registered"], again.json()["unchanged"]) == (0, 4)
     assert await event_count(svc) == before + 4
+
+
+async def test_a_file_of_many_batches_written_by_concurrent_transactions_counts_each_row_once(
+        svc: RunningService) -> None:
+    # 2,500 rows: three batches of the default 1,000, two of them in flight at once (each a
+    # COPY append of its own transaction); a second school imports at the same time.
+    school, neighbour = await a_school(svc), await a_school(svc)
+    people = distinct_people(3000, seed=random.randint(0, 10**9))
+    ours, theirs = people[:2500], people[2500:]
+    who = svc.auth("school_admin", school_code=school)
+    before = await event_count(svc)
+
+    async def upload(code: str, rows: list[dict]) -> dict:
+        r = await svc.client.post(
+            "/v1/imports", files={"file": ("t.csv", csv_file([as_row(p) for p in rows]))},
+            data={"school_code": code}, headers=svc.auth("school_admin", school_code=code))
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    first, side = await asyncio.gather(upload(school, ours), upload(neighbour, theirs))
+    assert (first["registered"], first["failed"], first["batches"]) == (2500, 0, 3)
+    assert side["registered"] == 500
+    assert await event_count(svc) == before + 3000
+    schema = svc.runtime.store.schema
+    assert await svc.runtime.pool.fetchval(
+        f"SELECT count(*) FROM {schema}.teachers WHERE school_code = $1", school) == 2500
+    assert await svc.runtime.pool.fetchval(
+        f"SELECT count(*) FROM {schema}.identities WHERE school_code = $1 AND active",
+        school) == 2500
+    again = await upload(school, ours)
+    assert (again["registered"], again["unchanged"], again["failed"]) == (0, 2500, 0)
+    assert await event_count(svc) == before + 3000
+    listed = await svc.client.get(f"/v1/teachers?school_code={school}&limit=1", headers=who)
+    assert listed.status_code == 200
 
 
 async def test_an_xlsx_import_from_the_template_skips_the_example_row(

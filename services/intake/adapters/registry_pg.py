@@ -151,10 +151,17 @@ class PgRegistry:
         """Per ID number its active identity, else its most recent inactive one."""
         if not id_numbers:
             return {}
+        # One index probe per number: `id_number = ANY(...)` over the table was planned as a
+        # sequential scan while a fresh table's statistics were stale (3 ms per submission
+        # and growing with the table; pg_stat_statements, issue 14).
         rows = await self.conn.fetch(
-            f"SELECT DISTINCT ON (id_number) teacher_id, id_number, school_code, active "
-            f"FROM {self.s}.identities WHERE id_number = ANY($1::text[]) "
-            "ORDER BY id_number, active DESC, updated_at DESC", list(id_numbers))
+            f"""SELECT i.teacher_id, i.id_number, i.school_code, i.active
+                FROM unnest($1::text[]) AS n(id_number)
+                CROSS JOIN LATERAL (
+                    SELECT teacher_id, id_number, school_code, active FROM {self.s}.identities
+                    WHERE id_number = n.id_number
+                    ORDER BY active DESC, updated_at DESC LIMIT 1) AS i""",
+            list(set(id_numbers)))
         return {r["id_number"]: _identity(r) for r in rows}
 
     async def identity_of(self, teacher_id: str) -> Identity | None:

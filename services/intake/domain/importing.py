@@ -11,6 +11,7 @@ each naming the field and its column.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -177,6 +178,9 @@ def parse_date(raw: Any, *, month_ok: bool = False) -> date:
     if isinstance(raw, date):
         return raw
     text = str(raw).strip()
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
+        with contextlib.suppress(ValueError):  # the template's own YYYY-MM-DD, fast
+            return date.fromisoformat(text)
     for fmt in _DATE_FORMATS + (_MONTH_FORMATS if month_ok else ()):
         try:
             return datetime.strptime(text, fmt).date()

@@ -108,6 +108,7 @@ async def import_file(request: Request, who: CurrentPrincipal,
     rows = await asyncio.to_thread(open_rows, f)
     report = await import_teachers(uow_factory(request), who, school_code, rows,
                                    batch_size=settings.import_batch_size,
+                                   writers=settings.import_writers,
                                    correlation_id=correlation_id(request),
                                    occurred_at=occurred_at)
     return ImportReportOut.model_validate(report.as_dict())

@@ -116,9 +116,13 @@ async def import_target(repo: Registry, who: Principal, school_code: str) -> Sch
 
 
 async def import_teachers(uow: Callable[[], UnitOfWork], who: Principal, school_code: str,
-                          rows: Rows, *, batch_size: int = 1000,
+                          rows: Rows, *, batch_size: int = 1000, writers: int = 2,
                           correlation_id: UUID | None = None,
                           occurred_at: datetime | None = None) -> ImportReport:
+    """Up to `writers` batches are written at once, each in its own transaction, while the
+    next batch is read: the database commits one batch while Python prepares the next. The
+    batches of one file never touch the same person (a second row for an ID number is an
+    error), so they do not wait on each other's locks."""
     started = time.perf_counter()
     async with uow() as repo:
         await import_target(repo, who, school_code)
@@ -129,6 +133,21 @@ async def import_teachers(uow: Callable[[], UnitOfWork], who: Principal, school_
 
     def next_chunk() -> asyncio.Future[Chunk]:
         return asyncio.ensure_future(asyncio.to_thread(read_chunk, rows, batch_size, day, seen))
+
+    async def write(records: list[tuple[int, PersonRecord]]) -> None:
+        async with uow() as repo:
+            await _write_batch(repo, school_code, records, report, meta, day)
+        report.batches += 1
+
+    writing: set[asyncio.Task[None]] = set()
+
+    async def settle(room: int) -> None:
+        """Wait until at most `room` writes are in flight; a failed write fails the import."""
+        nonlocal writing
+        while len(writing) > room:
+            done, writing = await asyncio.wait(writing, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
 
     # Reading and checking the next batch (a thread) overlaps writing this one (the database).
     pending = next_chunk()
@@ -142,13 +161,16 @@ async def import_teachers(uow: Callable[[], UnitOfWork], who: Principal, school_
             for failure in chunk.failures:
                 report.fail(failure)
             if chunk.records:
-                async with uow() as repo:
-                    await _write_batch(repo, school_code, chunk.records, report, meta, day)
-                report.batches += 1
+                await settle(max(writers, 1) - 1)
+                writing.add(asyncio.create_task(write(chunk.records)))
             if chunk.done:
                 break
+        await settle(0)
     finally:
         pending.cancel()
+        for task in writing:
+            task.cancel()
+        await asyncio.gather(*writing, return_exceptions=True)
     report.problems.sort(key=lambda p: p.row)
     report.seconds = time.perf_counter() - started
     return report

@@ -67,10 +67,7 @@ class PgReviewUnitOfWork:
         return await self.store.version(self.conn, stream_id)
 
     async def stream_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
-        rows = await self.conn.fetch(
-            f"SELECT stream_id, max(stream_version) AS v FROM {self.store.schema}.events "
-            "WHERE stream_id = ANY($1::text[]) GROUP BY stream_id", list(stream_ids))
-        return {r["stream_id"]: r["v"] for r in rows}
+        return await self.store.versions(self.conn, stream_ids)
 
     async def statuses(self, teacher_ids: Sequence[str]) -> dict[str, Status]:
         return {t: Status(s) for t, s in
