@@ -37,9 +37,13 @@ DATABASE = "tmis"
 SYSTEM_USER = "postgres"
 DURABILITY_ENV = "TMIS_PG_DURABILITY"
 DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
+# autovacuum_naptime 10 s (default 1 min): tables that grow from empty to tens of thousands of
+# rows within a minute (an import, the province simulation) get statistics soon, so the planner
+# does not keep choosing sequential scans planned for an empty table (seen in bench/, issue 14).
 SERVER_OPTIONS = (
     "-c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB "
-    "-c max_wal_size=4GB -c checkpoint_timeout=15min -c wal_buffers=16MB"
+    "-c max_wal_size=4GB -c checkpoint_timeout=15min -c wal_buffers=16MB "
+    "-c autovacuum_naptime=10s"
 )
 # Loaded when the server has it (Debian's postgresql package does): the benches and anyone
 # profiling read pg_stat_statements.
