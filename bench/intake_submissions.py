@@ -378,6 +378,7 @@ class profiled:
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         self.proc = subprocess.Popen(
             [spy, "record", "--pid", str(self.root), "--subprocesses", "--nonblocking",
+             *(["--native"] if os.environ.get("TMIS_BENCH_NATIVE") else []),
              "--rate", "50", "--format", "raw", "-o", str(self.folder / f"{self.label}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -52,6 +52,52 @@ def _ratio(value: Any, limit: Any) -> str:
         return "n/a"
 
 
+def _times(value: Any, other: Any) -> str:
+    try:
+        return f"{float(value) / float(other):.1f}x"
+    except (TypeError, ValueError, ZeroDivisionError):
+        return "n/a x"
+
+
+def _intake_rows(intake: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """bench/intake_submissions.py: its own floor (durable single-event transactions), the
+    eventsourcing peer and Kafka's producer with production batching, all in the same run."""
+    floor = {f.get("connections"): f.get("per_s") for f in intake.get("floor", [])}
+    floor20, peer = floor.get(20), _get(intake, "peer", "per_s")
+    rows = [
+        ("PostgreSQL floor: durable single-event transactions, 20 / 100 connections",
+         f"{_fmt(floor20, '/s')} / {_fmt(floor.get(100), '/s')}", "limit", "same server"),
+        ("peer: eventsourcing library, PostgreSQL appends, 20 writers", _fmt(peer, "/s"),
+         _ratio(peer, floor20), "vs floor at 20"),
+        ("Kafka producer, production batching (lz4, linger 5 ms), TeacherRegistered size",
+         _fmt(_get(intake, "kafka_producer", "records_per_s"), " msg/s"), "limit", ""),
+    ]
+    for run in intake.get("submissions", []):
+        rate = run.get("accepted_per_s")
+        rows.append((f"intake submissions, {run.get('connections')} clients (wrk)",
+                     _fmt(rate, "/s"), _ratio(rate, floor20),
+                     f"p50 {_fmt(_get(run, 'latency_ms', '50'), ' ms')}, "
+                     f"p99 {_fmt(_get(run, 'latency_ms', '99'), ' ms')}; "
+                     f"{_times(rate, peer)} the peer; "
+                     f"non-2xx {run.get('non_2xx')}; load client "
+                     f"{_fmt(run.get('client_cpu_s'), ' CPU s')}"))
+    rows_n = _get(intake, "bulk_import", "rows")
+    imp = _get(intake, "bulk_import", "first", "rows_per_s")
+    rows.append((f"intake bulk import ({_fmt(rows_n)}-row file)", _fmt(imp, " rows/s"),
+                 _ratio(imp, floor20),
+                 f"vs floor at 20; again (unchanged): "
+                 f"{_fmt(_get(intake, 'bulk_import', 'again', 'rows_per_s'), ' rows/s')}"))
+    pg = _get(intake, "durability", "postgres") or {}
+    kafka = _get(intake, "durability", "kafka") or {}
+    if pg:
+        rows.append(("durability of the intake run", "", "",
+                     ", ".join(f"{k}={pg.get(k)}" for k in
+                               ("fsync", "synchronous_commit", "full_page_writes")) +
+                     f"; Kafka acks={kafka.get('acks')}, replication "
+                     f"{kafka.get('replication_factor')}"))
+    return rows
+
+
 def write_summary(results: Path, outcomes: dict[str, tuple[int, float]], *,
                   quick: bool = False) -> Path:
     machine = _load(results, "machine")
@@ -66,23 +112,13 @@ def write_summary(results: Path, outcomes: dict[str, tuple[int, float]], *,
     kprod = _get(machine, "kafka_producer", "records_per_s")
     kcons = _get(machine, "kafka_consumer", "records_per_s")
     copy = _get(machine, "postgres_copy", "rows_per_s")
-    subs = {s.get("clients"): s for s in intake.get("submissions", [])}
     rows: list[tuple[str, str, str, str]] = [
         ("Kafka producer (perf tool, acks=all, idempotent)",
          _fmt(kprod, " msg/s"), "limit", f"{_fmt(_get(machine, 'message_bytes'))} B messages"),
         ("Kafka consumer (perf tool)", _fmt(kcons, " msg/s"), "limit", ""),
         ("PostgreSQL COPY of event rows", _fmt(copy, " rows/s"), "limit", ""),
     ]
-    for clients in (50, 200):
-        s = subs.get(clients, {})
-        rows.append((f"intake submissions, {clients} clients",
-                     _fmt(s.get("submissions_per_s"), "/s"), _ratio(s.get("submissions_per_s"),
-                                                                   copy),
-                     f"p50 {_fmt(_get(s, 'latency_ms', 'p50'), ' ms')}, "
-                     f"p99 {_fmt(_get(s, 'latency_ms', 'p99'), ' ms')}"))
-    imp = _get(intake, "bulk_import", "first", "rows_per_s")
-    rows.append(("intake bulk import (50,000-row file)", _fmt(imp, " rows/s"), _ratio(imp, copy),
-                 "vs PostgreSQL COPY"))
+    rows += _intake_rows(intake)
     rc = _get(review, "consumer", "events_per_s")
     rows.append(("review consumer (TeacherRegistered)", _fmt(rc, " events/s"), _ratio(rc, kcons),
                  "vs Kafka consumer"))
