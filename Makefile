@@ -51,6 +51,7 @@ screenshots: venv
 	TMIS_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
 
 bench: venv
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 faults: venv

@@ -13,12 +13,15 @@ measurements, never tests: nothing here asserts a speed.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -36,6 +39,42 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
     "reporting_asof": ("bench/reporting_asof.py", [], ["--runs", "2"]),
     "orgsync": ("bench/orgsync_batch.py", [], ["--repeat", "1"]),
 }
+
+
+# The JSON file each bench writes in bench/results/, stamped with the run's durability.
+OUTPUTS = {"machine": "machine", "intake": "intake", "review": "review_throughput",
+           "review_lag": "review", "reporting": "reporting_throughput",
+           "reporting_asof": "reporting", "orgsync": "orgsync"}
+
+
+def durability(database_url: str) -> dict[str, Any]:
+    """The settings the server reports (not what we asked for), and the bus's."""
+    import asyncpg
+
+    async def read() -> dict[str, str]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows = await conn.fetch("SELECT name, setting FROM pg_settings WHERE name = ANY($1)",
+                                    ["fsync", "synchronous_commit", "full_page_writes"])
+            return {r["name"]: r["setting"] for r in rows}
+        finally:
+            await conn.close()
+
+    return {"postgres": asyncio.run(read()),
+            "kafka": {"acks": "all", "idempotent_producer": True, "brokers": 1,
+                      "replication_factor": 1}}
+
+
+def stamp(name: str, settings: dict[str, Any]) -> None:
+    """Every record says the durability it ran under (a bench may already have written it)."""
+    path = RESULTS / f"{OUTPUTS.get(name, name)}.json"
+    if not path.exists():
+        return
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and "durability" not in data:
+        data["durability"] = settings
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+                        encoding="utf-8")
 
 
 def run(name: str, quick: bool, env: dict[str, str]) -> tuple[int, float]:
@@ -68,9 +107,13 @@ def main() -> int:
         bootstrap, database_url = start_infra(state)
         env = {**os.environ, "TMIS_KAFKA_BOOTSTRAP": bootstrap,
                "TMIS_DATABASE_URL": database_url}
+        settings = durability(database_url)
+        print(f"durability: {settings}", flush=True)
         try:
             for name in names:
                 outcomes[name] = run(name, args.quick, env)
+                if outcomes[name][0] == 0:
+                    stamp(name, settings)
         finally:
             stop_infra(state, delete=True)
     if args.province:

@@ -98,6 +98,18 @@ def _intake_rows(intake: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _durability(record: dict[str, Any]) -> str:
+    pg = _get(record, "durability", "postgres") or {}
+    kafka = _get(record, "durability", "kafka") or {}
+    if not pg:
+        return "not recorded"
+    return (", ".join(f"{k}={pg.get(k)}" for k in ("fsync", "synchronous_commit",
+                                                  "full_page_writes"))
+            + f"; Kafka acks={kafka.get('acks')}, idempotent producer, "
+              f"{kafka.get('brokers')} broker, replication factor "
+              f"{kafka.get('replication_factor')}")
+
+
 def write_summary(results: Path, outcomes: dict[str, tuple[int, float]], *,
                   quick: bool = False) -> Path:
     machine = _load(results, "machine")
@@ -159,6 +171,9 @@ def write_summary(results: Path, outcomes: dict[str, tuple[int, float]], *,
         f"(load average at the machine bench: {_fmt(machine.get('load_average_1m'))}). "
         "Every figure comes from the JSON file of its bench in this folder; ratios compare it "
         "with the machine's own limit measured in the same run on the same broker and server.",
+        "",
+        "Durability of every record (PostgreSQL's settings as the server reported them, Kafka's "
+        "producer settings): " + _durability(intake or machine) + ".",
         "",
         "| measure | figure | share of limit | note |",
         "|---|---|---|---|",
