@@ -110,6 +110,16 @@ def _durability(record: dict[str, Any]) -> str:
               f"{kafka.get('replication_factor')}")
 
 
+def _durability_by_record(records: dict[str, dict[str, Any]]) -> str:
+    """Group the records by the durability they state, so a summary never claims a setting
+    for a record that did not record it."""
+    groups: dict[str, list[str]] = {}
+    for name, record in records.items():
+        if record:
+            groups.setdefault(_durability(record), []).append(name)
+    return "; ".join(f"{', '.join(names)}: {mode}" for mode, names in groups.items())
+
+
 def write_summary(results: Path, outcomes: dict[str, tuple[int, float]], *,
                   quick: bool = False) -> Path:
     machine = _load(results, "machine")
@@ -172,8 +182,12 @@ def write_summary(results: Path, outcomes: dict[str, tuple[int, float]], *,
         "Every figure comes from the JSON file of its bench in this folder; ratios compare it "
         "with the machine's own limit measured in the same run on the same broker and server.",
         "",
-        "Durability of every record (PostgreSQL's settings as the server reported them, Kafka's "
-        "producer settings): " + _durability(intake or machine) + ".",
+        "Durability per record (PostgreSQL's settings as the server reported them, Kafka's "
+        "producer settings; \"not recorded\" marks a record written before benches stamped "
+        "it): " + _durability_by_record({
+            "machine": machine, "intake": intake, "review_throughput": review,
+            "review": lag, "reporting_throughput": reporting, "reporting": asof,
+            "orgsync": orgsync, "province": province}) + ".",
         "",
         "| measure | figure | share of limit | note |",
         "|---|---|---|---|",
