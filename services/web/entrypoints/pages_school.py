@@ -5,10 +5,10 @@ pages_school_files."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
@@ -49,14 +49,18 @@ TeacherId = UUID
 
 
 @router.get("")
-async def school_page(request: Request) -> Response:
+async def school_page(request: Request,
+                      name: Annotated[str, Query(max_length=50)] = "",
+                      page: Annotated[int, Query(ge=0, le=1000)] = 0) -> Response:
     user = user_of(request)
     code = school_of(user)
-    data = await school_data(backends(request), user.token, code)
+    name = name.strip()
+    data = await school_data(backends(request), user.token, code, name=name, page=page)
     rows = school_rows(data.teachers, data.queue_items)
     names = {r.teacher_id: r.name for r in rows}
     return render(request, "school.html", {
         "title": "本校教师", "school_code": code, "rows": rows, "notes": data.notes,
+        "name": name, "page": page, "more": data.more,
         "flags": [{**f, "teacher_name": names.get(f.get("teacher_id", ""), ""),
                    "field_label": field_label(str(f.get("field", "")))} for f in data.flags],
     }, user=user)

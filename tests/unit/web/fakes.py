@@ -145,6 +145,8 @@ class FakeBackends:
                                              if t["school_code"] == school])
         if method == "POST" and path == "/v1/teachers":
             return self._register(json.loads(request.content))
+        if method == "GET" and path == "/v1/teachers/search":
+            return self._search(request.url.params, claims)
         if parts[:2] == ["v1", "teachers"] and len(parts) == 3:
             t = self.teachers.get(parts[2])
             if t is None:
@@ -198,6 +200,31 @@ class FakeBackends:
             return httpx.Response(200, content=b"%PDF-1.4 fake",
                                   headers={"content-type": "application/pdf"})
         return error(404, "not_found", f"fake intake has no {method} {path}")
+
+    def _search(self, params: Any, claims: dict[str, Any]) -> httpx.Response:
+        """Like intake: an ID number anywhere (no record outside the caller's school), a name
+        prefix only inside it; 422 at q for a malformed number."""
+        q = params.get("q", "").strip().upper()
+        if q[:6].isdigit() and len(q) != 18:
+            return error(422, "validation_failed", "invalid input",
+                         [{"loc": "q", "msg": "not a valid ID number: must be 18 characters"}])
+        mine, wanted = claims.get("school"), params.get("school_code")
+        hits = []
+        for t in self.teachers.values():
+            inside = mine in (None, t["school_code"])
+            if wanted not in (None, t["school_code"]):
+                continue
+            if not (t["id_number"] == q or (inside and t["record"]["name"].startswith(q))):
+                continue
+            if t["has_left"] and params.get("include_left") != "true" and t["id_number"] != q:
+                continue
+            hits.append({"teacher_id": t["teacher_id"], "name": t["record"]["name"],
+                         "school_code": t["school_code"], "school_name": "某学校",
+                         "county_code": COUNTY, "city_code": "620100", "in_post": t["in_post"],
+                         "has_left": t["has_left"], "version": t["version"],
+                         "in_region": inside, "record": t["record"] if inside else None})
+        offset, limit = int(params.get("offset", 0)), int(params.get("limit", 50))
+        return httpx.Response(200, json=hits[offset:offset + limit])
 
     def _out(self, t: dict[str, Any], full: bool = False) -> dict[str, Any]:
         out = {k: v for k, v in t.items() if k != "id_number"}
