@@ -129,17 +129,19 @@ async def _review_state(request: Request, token: str, teacher_id: str) -> dict[s
 
 async def _edit_page(request: Request, user: Any, teacher_id: str, *,
                      values: dict[str, str] | None = None, errors: FormErrors | None = None,
-                     status: int = 200) -> Response:
+                     status: int = 200, note: str = "") -> Response:
     teacher = await backends(request).intake.get_teacher(user.token, teacher_id)
     review = await _review_state(request, user.token, teacher_id)
     stored = record_values(teacher["record"], teacher.get("id_number"))
     return _teacher_form(
         request, user, title=f"教师信息：{teacher['record'].get('name', '')}",
-        action=f"/school/teachers/{teacher_id}", values=values or stored, errors=errors,
+        action=f"/school/teachers/{teacher_id}", values={**(values or stored), "note": note},
+        errors=errors,
         status=status, teacher=teacher, expected_version=teacher["version"],
         review_status=(review or {}).get("status"),
         review_status_label=status_label((review or {}).get("status")),
         reject_reason=rejection_text((review or {}).get("rejected")),
+        review_version=(review or {}).get("record_version"),
         in_review=review is not None)
 
 
@@ -149,9 +151,13 @@ async def teacher_page(request: Request, teacher_id: TeacherId) -> Response:
     return await _edit_page(request, user, str(teacher_id))
 
 
+def _form_int(form: FormData, name: str) -> int | None:
+    raw = text(form, name)
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
 def _version(form: FormData) -> int | None:
-    raw = text(form, "expected_version")
-    return int(raw) if raw.isdigit() else None
+    return _form_int(form, "expected_version")
 
 
 @router.post("/teachers/{teacher_id}")
@@ -178,6 +184,26 @@ async def edit_teacher(request: Request, teacher_id: TeacherId) -> Response:
         return await _edit_page(request, user, tid, values=values, errors=errors,
                                 status=exc.status)
     return redirect(f"/school/teachers/{tid}", "已保存，已重新提交审核")
+
+
+@router.post("/teachers/{teacher_id}/resubmit")
+async def resubmit_teacher(request: Request, teacher_id: TeacherId) -> Response:
+    """重新提交: a rejected record sent back unchanged, with a note to the reviewer."""
+    user = user_of(request)
+    form = await checked_form(request)
+    tid, note = str(teacher_id), text(form, "note")
+    version = _form_int(form, "record_version")
+    try:
+        if version is None:
+            raise Invalid("web", "页面已过期，请刷新后重试")
+        await backends(request).review.resubmit(user.token, tid, version, note)
+    except (Invalid, Conflicting) as exc:
+        errors = errors_of(exc, frozenset({"note"}))
+        if isinstance(exc, Conflicting):
+            errors.general[:] = ["该记录已有新的变化（已修改或已重新审核），请刷新页面"]
+        return await _edit_page(request, user, tid, values=None, errors=errors,
+                                status=exc.status, note=note)
+    return redirect(f"/school/teachers/{tid}", "已重新提交审核")
 
 
 @router.post("/teachers/{teacher_id}/credential")

@@ -285,6 +285,8 @@ class FakeBackends:
                 body = json.loads(request.content)
                 self.decisions.append({"teacher_id": parts[2], **body})
                 return httpx.Response(200, json={"teacher_id": parts[2], "outcome": "ok"})
+            if len(parts) == 4 and parts[3] == "resubmit":
+                return self._resubmit(parts[2], item, json.loads(request.content))
             return httpx.Response(200, json={
                 **item, "active": True, "awaiting_level": "county", "stream_version": 2,
                 "record": self.teachers[parts[2]]["record"], "needs_proof": True,
@@ -295,6 +297,19 @@ class FakeBackends:
                 "checks": [{"check": "gender_matches_id", "passed": False,
                             "severity": "hard", "message": "gender differs from the ID"}]})
         return error(404, "not_found", f"fake review has no {method} {path}")
+
+    def _resubmit(self, teacher_id: str, item: dict[str, Any],
+                  body: dict[str, Any]) -> httpx.Response:
+        """Like review: only a rejected current version, with a note, goes back."""
+        if not body.get("note", "").strip():
+            return error(422, "validation_failed", "invalid request",
+                         [{"loc": "body.note", "msg": "String should have at least 1 character"}])
+        if item["status"] != "rejected" or body["record_version"] != item["record_version"]:
+            return error(409, "not_awaiting_decision", "not rejected: nothing to resubmit")
+        self.decisions.append({"teacher_id": teacher_id, "decision": "resubmit", **body})
+        item.update(status="school_approved", rejected=None)
+        return httpx.Response(200, json={"teacher_id": teacher_id, "outcome": "resubmitted",
+                                         "review_status": "school_approved"})
 
     # ------------------------------------------------------------------ orgsync, reporting
 

@@ -1,5 +1,6 @@
-"""查找教师 on the web: the query is posted (never in the address), hits link to what the
-role may do, and a transfer or a return to post can name the teacher by ID number."""
+"""查找教师 and 重新提交 on the web: the query is posted (never in the address), hits link to
+what the role may do, transfers name the teacher by ID number, a rejected record goes back
+unchanged with a note."""
 
 from __future__ import annotations
 
@@ -94,3 +95,23 @@ def test_the_school_page_shows_a_hundred_teachers_a_page_and_finds_by_name(
     assert first.text.count('<tr class="status-') == 100 and "下一页" in first.text
     assert second.text.count('<tr class="status-') == 2 and "上一页" in second.text
     assert by_name.text.count('<tr class="status-') == 1 and "欧阳娜娜" in by_name.text
+
+
+def test_a_rejected_teacher_is_resubmitted_unchanged_with_a_note(
+        sign_in: SignIn, backends: FakeBackends) -> None:
+    teacher_id = backends.add_teacher("吴静", status="rejected", reason="学历存疑")
+    client = sign_in("school1")
+    page = client.get(f"/school/teachers/{teacher_id}")
+    assert "不修改，重新提交" in page.text
+    url = f"/school/teachers/{teacher_id}/resubmit"
+
+    empty = client.post(url, data={"csrf_token": csrf_of(page.text), "record_version": "1",
+                                   "note": " "})
+    done = client.post(url, data={"csrf_token": csrf_of(page.text), "record_version": "1",
+                                  "note": "已核对毕业证原件"})
+
+    assert empty.status_code == 422 and 'id="error-note"' in empty.text
+    assert done.status_code == 303
+    assert backends.decisions == [{"teacher_id": teacher_id, "decision": "resubmit",
+                                   "record_version": 1, "note": "已核对毕业证原件"}]
+    assert "不修改，重新提交" not in client.get(f"/school/teachers/{teacher_id}").text
