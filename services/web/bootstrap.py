@@ -30,6 +30,7 @@ from services.web.entrypoints import (
     pages_school,
     pages_school_files,
     pages_school_moves,
+    pages_search,
 )
 from services.web.entrypoints.support import (
     HERE,
@@ -86,7 +87,7 @@ def create_app(settings: WebSettings | None = None,
     app.state.backends = build_backends(settings, client)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (pages_auth, pages_school, pages_school_moves, pages_school_files,
-                   pages_review, pages_province, pages_me):
+                   pages_review, pages_province, pages_me, pages_search):
         app.include_router(module.router)
     _install_basics(app)
     _install_error_pages(app)

@@ -222,6 +222,21 @@ class RecordRejected(EventPayload):
 
 
 @register
+class RecordResubmitted(EventPayload):
+    event_type = "RecordResubmitted"
+    category = "review"
+    description = ("The school sent a rejected record version back to the level that rejected "
+                   "it without changing a field, with a note to the reviewer (重新提交).")
+
+    teacher_id: TeacherId
+    level: ReviewLevel = Field(description="the level that rejected it, which decides again")
+    record_version: int = Field(ge=1)
+    school_code: SchoolCode
+    county_code: str
+    note: str = Field(min_length=1, max_length=500)
+
+
+@register
 class ReviewCompleted(EventPayload):
     event_type = "ReviewCompleted"
     category = "review"

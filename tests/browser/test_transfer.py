@@ -35,7 +35,7 @@ async def test_a_transfer_carries_its_proof_which_the_county_sees_inline_and_app
     await sign_in(receiving, world.accounts["school_b"])
     proof = await a_scanned_proof(await new_page(), person["name"])
     await receiving.goto("/school/transfer")
-    await receiving.get_by_label("教师编号", exact=True).fill(teacher_id)
+    await receiving.get_by_label("身份证号或教师编号", exact=True).fill(person["id_number"])
     await receiving.get_by_role("button", name="下一步").click()
     await expect(receiving).to_have_url(f"{stack.web_url}/school/teachers/{teacher_id}/transfer")
     await expect(receiving.get_by_label("调入学校代码", exact=True)).to_have_value(world.school_b)

@@ -272,6 +272,36 @@ async def test_a_transfer_without_proof_cannot_be_approved(env: Env):
     assert page["rejected"] == {"level": "school", "reason": "缺少调动证明"}
 
 
+async def test_a_county_rejection_resubmitted_unchanged_goes_back_to_the_county_with_its_note(
+        env: Env):
+    school = await env.school(COUNTY_A)
+    tid = await env.teacher(school)
+    head, county = env.school_admin(school, COUNTY_A), env.county_admin(COUNTY_A)
+    await env.wait(tid, status="submitted")
+    assert (await env.decide(tid, head, 1)).status_code == 200
+    assert (await env.decide(tid, county, 1, "reject", "学历存疑")).status_code == 200
+
+    refused = await env.svc.client.post(f"/v1/teachers/{tid}/resubmit", headers=county,
+                                        json={"record_version": 1, "note": "无误"})
+    r = await env.svc.client.post(f"/v1/teachers/{tid}/resubmit", headers=head,
+                                  json={"record_version": 1, "note": "已核对毕业证原件"})
+    again = await env.svc.client.post(f"/v1/teachers/{tid}/resubmit", headers=head,
+                                      json={"record_version": 1, "note": "再次"})
+
+    assert refused.status_code == 403, refused.text
+    assert r.status_code == 200 and r.json()["review_status"] == "school_approved", r.text
+    assert again.status_code == 409, again.text  # not rejected any more
+    page = await env.state(tid)
+    assert (page["status"], page["awaiting_level"], page["rejected"]) == (
+        "school_approved", "county", None)
+    assert page["resubmitted"]["note"] == "已核对毕业证原件"
+    history = (await env.svc.client.get(f"/v1/teachers/{tid}/history", headers=county)).json()
+    assert [(d["what"], d["level"]) for d in history["decisions"]] == [
+        ("approved", "school"), ("rejected", "county"), ("resubmitted", "county")]
+    r = await env.decide(tid, county, 1)
+    assert r.status_code == 200 and r.json()["review_status"] == "county_approved", r.text
+
+
 async def test_a_county_administrator_of_another_county_gets_403(env: Env):
     school = await env.school(COUNTY_A)
     tid = await env.teacher(school)

@@ -26,12 +26,13 @@ from services.intake.domain.documents import Document
 from services.intake.domain.importing import COLUMNS
 from services.intake.domain.record import PersonRecord
 from services.intake.domain.school import School, profile_from
+from services.intake.domain.search import TeacherQuery
 from services.intake.domain.teacher import Teacher
 from services.intake.service_layer import documents, imports, restructuring, schools, teachers
 from services.intake.service_layer.common import today
 from services.intake.service_layer.idempotency import once
-from services.intake.service_layer.ports import Identity, Lock, StoredResponse
-from shared.auth import Principal, Role
+from services.intake.service_layer.ports import Identity, Lock, StoredResponse, TeacherHit
+from shared.auth import Principal, Region, Role
 from shared.contracts.base import EventPayload
 from shared.contracts.envelope import Envelope
 from shared.contracts.events import (
@@ -104,6 +105,26 @@ class FakeRegistry:
     async def count_active_at(self, school_code: str) -> int:
         return len(await self.teachers_at([school_code]))
 
+    async def search_teachers(self, query: TeacherQuery, *, within: Region | None,
+                              teacher_ids: Collection[str] | None, limit: int, offset: int
+                              ) -> list[TeacherHit]:
+        def inside(school: School) -> bool:
+            return within is None or (
+                within.school_code in (None, school.code)
+                and within.county_code in (None, school.profile.county_code)
+                and within.city_code in (None, school.profile.city_code))
+
+        def matches(t: Teacher) -> bool:
+            return ((teacher_ids is None or t.teacher_id in teacher_ids)
+                    and t.record.name.startswith(query.name_prefix or "")
+                    and query.school_code in (None, t.school_code)
+                    and (query.include_left or not t.has_left)
+                    and inside(self.school_rows[t.school_code]))
+        found = sorted((t for t in self.teacher_rows.values() if matches(t)),
+                       key=lambda t: (t.record.name, t.teacher_id))
+        return [TeacherHit(t, self.school_rows[t.school_code])
+                for t in found[offset:offset + limit]]
+
     async def save_teachers(self, teachers: Sequence[Teacher]) -> None:
         self.teacher_rows.update({t.teacher_id: t for t in teachers})
 
@@ -121,6 +142,9 @@ class FakeRegistry:
 
     async def identity_of(self, teacher_id: str) -> Identity | None:
         return self.identity_rows.get(teacher_id)
+
+    async def teacher_ids_of(self, id_number: str) -> list[str]:
+        return [i.teacher_id for i in self.identity_rows.values() if i.id_number == id_number]
 
     async def claim_identities(self, claims: Sequence[Identity]) -> set[str]:
         won = set()

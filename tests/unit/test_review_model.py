@@ -84,6 +84,13 @@ class History:
             record_version=version, level=level, approved=approved, reason=reason,
             actor="reviewer", decided_at=T0 + timedelta(days=30, hours=n)))
 
+    def resubmit(self, version: int, level: ReviewLevel, note: str = "记录无误") -> None:
+        n = len(self.decisions) + 1
+        self.decisions.append(DecisionFact(
+            event_id=str(uuid4()), position=n, teacher_id=self.teacher_id,
+            record_version=version, level=level, approved=False, reason=note,
+            actor="school", decided_at=T0 + timedelta(days=30, hours=n), resubmitted=True))
+
     def approve_fully(self, version: int) -> None:
         self.decide(version, ReviewLevel.SCHOOL, True)
         self.decide(version, ReviewLevel.COUNTY, True)

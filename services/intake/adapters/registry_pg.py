@@ -17,8 +17,10 @@ import asyncpg
 
 from services.intake.domain.documents import Document
 from services.intake.domain.school import School
+from services.intake.domain.search import TeacherQuery
 from services.intake.domain.teacher import Teacher
-from services.intake.service_layer.ports import Identity, Lock, StoredResponse
+from services.intake.service_layer.ports import Identity, Lock, StoredResponse, TeacherHit
+from shared.auth import Region
 from shared.contracts.envelope import Envelope
 from shared.contracts.events import SchoolProfile, TeacherRecord
 from shared.contracts.vocabulary import PostStatus
@@ -47,6 +49,11 @@ def _teacher(row: asyncpg.Record) -> Teacher:
                    record=TeacherRecord.model_validate(record),
                    completeness=float(row["completeness"]), version=row["version"],
                    has_left=row["has_left"])
+
+
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """[prefix, next) in code-point order: every string that starts with `prefix`."""
+    return prefix, prefix[:-1] + chr(min(ord(prefix[-1]) + 1, 0x10FFFF))
 
 
 def _identity(row: asyncpg.Record) -> Identity:
@@ -123,6 +130,44 @@ class PgRegistry:
             + (" FOR UPDATE" if lock else ""), list(school_codes), limit, offset)
         return [_teacher(r) for r in rows]
 
+    async def search_teachers(self, query: TeacherQuery, *, within: Region | None,
+                              teacher_ids: Collection[str] | None, limit: int, offset: int
+                              ) -> list[TeacherHit]:
+        """Only the conditions the query has, so each plan uses its index: the name prefix as
+        a range on teachers_by_name (C collation: byte order is code-point order in UTF-8)."""
+        where: list[str] = []
+        args: list[Any] = []
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if teacher_ids is not None:
+            where.append(f"t.teacher_id = ANY({arg(list(teacher_ids))}::uuid[])")
+        if query.name_prefix:
+            low, high = _prefix_range(query.name_prefix)
+            where.append(f"(t.record->>'name') COLLATE \"C\" >= {arg(low)} "
+                         f"AND (t.record->>'name') COLLATE \"C\" < {arg(high)}")
+        if query.school_code:
+            where.append(f"t.school_code = {arg(query.school_code)}")
+        if not query.include_left:
+            where.append("NOT t.has_left")
+        if within is not None:
+            for column, value in (("code", within.school_code),
+                                  ("county_code", within.county_code),
+                                  ("city_code", within.city_code)):
+                if value:
+                    where.append(f"s.{column} = {arg(value)}")
+        rows = await self.conn.fetch(
+            f"SELECT t.teacher_id, t.school_code, t.has_left, t.record, t.completeness, "
+            f"t.version FROM {self.s}.teachers t JOIN {self.s}.schools s ON s.code = t.school_code "
+            f"WHERE {' AND '.join(where) or 'true'} "
+            f"ORDER BY (t.record->>'name') COLLATE \"C\", t.teacher_id "
+            f"LIMIT {arg(limit)} OFFSET {arg(offset)}", *args)
+        found = [_teacher(r) for r in rows]
+        schools = await self.schools({t.school_code for t in found})
+        return [TeacherHit(t, schools[t.school_code]) for t in found]
+
     async def count_active_at(self, school_code: str) -> int:
         return int(await self.conn.fetchval(
             f"SELECT count(*) FROM {self.s}.teachers WHERE school_code = $1 AND NOT has_left",
@@ -163,6 +208,12 @@ class PgRegistry:
                     ORDER BY active DESC, updated_at DESC LIMIT 1) AS i""",
             list(set(id_numbers)))
         return {r["id_number"]: _identity(r) for r in rows}
+
+    async def teacher_ids_of(self, id_number: str) -> list[str]:
+        rows = await self.conn.fetch(
+            f"SELECT teacher_id FROM {self.s}.identities WHERE id_number = $1 "
+            "ORDER BY active DESC, updated_at DESC", id_number)
+        return [str(r["teacher_id"]) for r in rows]
 
     async def identity_of(self, teacher_id: str) -> Identity | None:
         row = await self.conn.fetchrow(

@@ -21,6 +21,7 @@ from services.intake.domain.commands import (
     UpdateTeacher,
 )
 from services.intake.domain.school import profile_from
+from services.intake.domain.search import parse_query
 from services.intake.entrypoints.deps import ERRORS, command, grouped, transaction
 from services.intake.entrypoints.schemas import (
     DIVISION_PATTERN,
@@ -32,12 +33,13 @@ from services.intake.entrypoints.schemas import (
     SchoolOut,
     SchoolPatch,
     TeacherAccepted,
+    TeacherHitOut,
     TeacherIn,
     TeacherOut,
     TeacherPatch,
     TransferIn,
 )
-from services.intake.service_layer import schools, teachers
+from services.intake.service_layer import schools, search, teachers
 from services.intake.service_layer.ports import Registry, StoredResponse
 from services.intake.service_layer.registrations import Submission
 from services.intake.service_layer.teachers import TeacherResult
@@ -131,6 +133,20 @@ async def list_teachers(request: Request, who: CurrentPrincipal,
     found = await transaction(request, lambda repo: teachers.list_teachers(
         repo, who, school_code, limit=limit, offset=offset))
     return [TeacherOut.of(t) for t in found]
+
+
+@router.get("/teachers/search", response_model=list[TeacherHitOut], tags=["teachers"],
+            summary="Find teachers: by ID number province-wide, by a name prefix in one's region")
+async def search_teachers(
+        request: Request, who: CurrentPrincipal,
+        q: Annotated[str | None, Query(max_length=64, description=(
+            "an 18-character ID number, or the start of a name"))] = None,
+        school_code: Annotated[str | None, Query(pattern=SCHOOL_CODE_PATTERN)] = None,
+        include_left: bool = False, limit: Limit = 50, offset: Offset = 0) -> list[TeacherHitOut]:
+    query = parse_query(q, school_code=school_code, include_left=include_left)
+    found = await transaction(request, lambda repo: search.search_teachers(
+        repo, who, query, limit=limit, offset=offset))
+    return [TeacherHitOut.of(f) for f in found]
 
 
 @router.get("/teachers/{teacher_id}", response_model=TeacherOut, tags=["teachers"])

@@ -17,6 +17,7 @@ from services.intake.domain.documents import Document
 from services.intake.domain.record import PersonRecord
 from services.intake.domain.school import School
 from services.intake.domain.teacher import Teacher
+from services.intake.service_layer.search import Found
 from shared.contracts.events import TeacherRecord
 from shared.contracts.vocabulary import Gender, LeaveReason, PostStatus, ReportingLine, Stage
 
@@ -226,6 +227,32 @@ class TeacherOut(BaseModel):
         return cls(teacher_id=t.teacher_id, school_code=t.school_code, version=t.version,
                    in_post=t.in_post, has_left=t.has_left, completeness=t.completeness,
                    record=t.record, id_number=id_number)
+
+
+class TeacherHitOut(BaseModel):
+    """A teacher found by GET /v1/teachers/search. `record` only inside the caller's region; an
+    ID-number hit elsewhere in the province says where the person holds (or held) a post."""
+
+    teacher_id: str
+    name: str
+    school_code: str
+    school_name: str
+    county_code: str
+    city_code: str
+    in_post: bool
+    has_left: bool
+    version: int
+    in_region: bool
+    record: TeacherRecord | None = None
+
+    @classmethod
+    def of(cls, found: Found) -> TeacherHitOut:
+        t, school = found.hit.teacher, found.hit.school
+        return cls(teacher_id=t.teacher_id, name=t.record.name, school_code=t.school_code,
+                   school_name=school.profile.name, county_code=school.profile.county_code,
+                   city_code=school.profile.city_code, in_post=t.in_post, has_left=t.has_left,
+                   version=t.version, in_region=found.in_region,
+                   record=t.record if found.in_region else None)
 
 
 # --------------------------------------------------------------------------- files

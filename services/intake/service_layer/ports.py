@@ -16,7 +16,9 @@ from typing import Any, Protocol
 
 from services.intake.domain.documents import Document
 from services.intake.domain.school import School
+from services.intake.domain.search import TeacherQuery
 from services.intake.domain.teacher import Teacher
+from shared.auth import Region
 from shared.contracts.envelope import Envelope
 from shared.eventstore.store import Append, Metadata
 
@@ -39,6 +41,14 @@ class Identity:
     id_number: str
     school_code: str
     active: bool
+
+
+@dataclass(frozen=True)
+class TeacherHit:
+    """A teacher found by a search, with the school they are (or were last) at."""
+
+    teacher: Teacher
+    school: School
 
 
 @dataclass(frozen=True)
@@ -65,11 +75,15 @@ class Registry(Protocol):
     async def teachers_at(self, school_codes: Collection[str], *, lock: bool = False,
                           limit: int | None = None, offset: int = 0) -> list[Teacher]: ...
     async def count_active_at(self, school_code: str) -> int: ...
+    async def search_teachers(self, query: TeacherQuery, *, within: Region | None,
+                              teacher_ids: Collection[str] | None, limit: int, offset: int
+                              ) -> list[TeacherHit]: ...
     async def save_teachers(self, teachers: Sequence[Teacher]) -> None: ...
 
     # identities (the ID number lives only here)
     async def identities(self, id_numbers: Collection[str]) -> dict[str, Identity]: ...
     async def identity_of(self, teacher_id: str) -> Identity | None: ...
+    async def teacher_ids_of(self, id_number: str) -> list[str]: ...
     async def claim_identities(self, claims: Sequence[Identity]) -> set[str]: ...
     async def set_identity(self, teacher_id: str, *, active: bool, school_code: str) -> bool: ...
     async def change_id_number(self, teacher_id: str, id_number: str) -> bool: ...

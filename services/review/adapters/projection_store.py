@@ -196,13 +196,13 @@ class ProjectionStore:
         decisions: dict[str, list[DecisionFact]] = {t: [] for t in teacher_ids}
         for r in await conn.fetch(
                 f"SELECT event_id, position, teacher_id, record_version, level, approved, "
-                f"reason, actor, decided_at FROM {self.schema}.decisions "
+                f"reason, actor, decided_at, resubmitted FROM {self.schema}.decisions "
                 "WHERE teacher_id = ANY($1::text[])", list(teacher_ids)):
             decisions[r["teacher_id"]].append(DecisionFact(
                 event_id=str(r["event_id"]), position=r["position"],
                 teacher_id=r["teacher_id"], record_version=r["record_version"],
                 level=ReviewLevel(r["level"]), approved=r["approved"], reason=r["reason"],
-                actor=r["actor"], decided_at=r["decided_at"]))
+                actor=r["actor"], decided_at=r["decided_at"], resubmitted=r["resubmitted"]))
         return facts, decisions
 
     async def _insert_teacher_facts(self, conn: asyncpg.Connection,
@@ -224,14 +224,15 @@ class ProjectionStore:
                                 decisions: Sequence[DecisionFact]) -> None:
         await conn.execute(
             f"INSERT INTO {self.schema}.decisions (event_id, position, teacher_id, "
-            "record_version, level, approved, reason, actor, decided_at) "
+            "record_version, level, approved, reason, actor, decided_at, resubmitted) "
             "SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::int[], $5::text[], "
-            "$6::bool[], $7::text[], $8::text[], $9::timestamptz[]) ON CONFLICT DO NOTHING",
+            "$6::bool[], $7::text[], $8::text[], $9::timestamptz[], $10::bool[]) "
+            "ON CONFLICT DO NOTHING",
             [d.event_id for d in decisions], [d.position for d in decisions],
             [d.teacher_id for d in decisions], [d.record_version for d in decisions],
             [d.level.value for d in decisions], [d.approved for d in decisions],
             [d.reason for d in decisions], [d.actor for d in decisions],
-            [d.decided_at for d in decisions])
+            [d.decided_at for d in decisions], [d.resubmitted for d in decisions])
 
     async def _write_items(self, conn: asyncpg.Connection, rows: list[tuple[Any, ...]],
                            gone: list[str]) -> None:

@@ -96,6 +96,20 @@ class ReviewQueries:
             "WHERE i.teacher_id = $1 ORDER BY o.teacher_id", teacher_id)
         return [(r["teacher_id"], r["school_code"]) for r in rows]
 
+    async def resubmission(self, conn: asyncpg.Connection, teacher_id: str,
+                           record_version: int) -> dict[str, Any] | None:
+        """The school's latest resubmission of this record version, if it has one and no
+        rejection came after it: its note, who sent it, when."""
+        row = await conn.fetchrow(
+            f"SELECT d.reason AS note, d.actor AS who, d.decided_at AS at "
+            f"FROM {self.schema}.decisions d WHERE d.teacher_id = $1 AND d.record_version = $2 "
+            "AND d.resubmitted AND NOT EXISTS (SELECT 1 FROM "
+            f"{self.schema}.decisions r WHERE r.teacher_id = d.teacher_id "
+            "AND r.record_version = d.record_version AND NOT r.approved AND NOT r.resubmitted "
+            "AND r.position > d.position) ORDER BY d.position DESC LIMIT 1",
+            teacher_id, record_version)
+        return dict(row) if row else None
+
     async def region_of(self, conn: asyncpg.Connection, school_code: str) -> Region | None:
         row = await conn.fetchrow(
             f"SELECT county_code, city_code FROM {self.schema}.schools WHERE school_code = $1",

@@ -17,7 +17,12 @@ from services.review.domain.errors import (
 )
 from services.review.domain.model import ReviewItem, Status
 from shared.contracts.base import EventPayload
-from shared.contracts.events import RecordApproved, RecordRejected, ReviewCompleted
+from shared.contracts.events import (
+    RecordApproved,
+    RecordRejected,
+    RecordResubmitted,
+    ReviewCompleted,
+)
 from shared.contracts.vocabulary import ReviewLevel
 from shared.errors import Problem, ValidationProblem
 
@@ -81,11 +86,48 @@ def decide(item: ReviewItem, cmd: DecideRecord, level: ReviewLevel,
     return events
 
 
+@dataclass(frozen=True)
+class ResubmitRecord:
+    """The school sends a rejected record version back unchanged, saying why it is right
+    (重新提交): for a rejection that needs an explanation, not a correction."""
+
+    teacher_id: str
+    record_version: int
+    note: str
+
+
+NOTE_MAX = 500
+
+
+def resubmit(item: ReviewItem, cmd: ResubmitRecord, county_code: str) -> list[EventPayload]:
+    """RecordResubmitted back to the level that rejected the version, or why it cannot be."""
+    if not item.active:
+        raise NotAwaitingDecision(f"teacher {item.teacher_id} has left; nothing to resubmit "
+                                  "(该教师已离开)")
+    if cmd.record_version != item.record_version:
+        raise StaleRecord(item.teacher_id, cmd.record_version, item.record_version)
+    if item.status != Status.REJECTED or item.rejected_level is None:
+        raise NotAwaitingDecision(f"teacher {item.teacher_id} (version {item.record_version}) "
+                                  f"is {item.status}, not rejected: nothing to resubmit "
+                                  "(只有已退回的记录可以重新提交)")
+    note = cmd.note.strip()
+    if not note:
+        raise ValidationProblem([Problem("note", "a resubmission without changes needs a note "
+                                                 "to the reviewer (请填写重新提交说明)")])
+    if len(note) > NOTE_MAX:
+        raise ValidationProblem([Problem("note", f"at most {NOTE_MAX} characters "
+                                                 f"(说明不超过 {NOTE_MAX} 字)")])
+    return [RecordResubmitted(teacher_id=item.teacher_id, level=item.rejected_level,
+                              record_version=item.record_version,
+                              school_code=item.school_code, county_code=county_code,
+                              note=note)]
+
+
 def _why_not(item: ReviewItem, level: ReviewLevel) -> str:
     who = f"teacher {item.teacher_id} (version {item.record_version})"
     if item.status == Status.REJECTED:
         return (f"{who} was rejected at {item.rejected_level} level; it comes back when the "
-                "school resubmits it (已退回，待学校重新提交)")
+                "school corrects or resubmits it (已退回，待学校修改或重新提交)")
     if item.status == Status.COUNTY_APPROVED:
         return f"{who}: review is complete (审核已完成)"
     if level == ReviewLevel.COUNTY:

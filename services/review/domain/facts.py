@@ -21,6 +21,7 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.events import (
     RecordApproved,
     RecordRejected,
+    RecordResubmitted,
     SchoolChanged,
     SchoolClosed,
     SchoolRegistered,
@@ -29,7 +30,7 @@ from shared.contracts.events import (
 from shared.errors import PoisonEvent
 
 SCHOOL_EVENTS = frozenset({"SchoolRegistered", "SchoolChanged", "SchoolClosed"})
-DECISION_EVENTS = frozenset({"RecordApproved", "RecordRejected"})
+DECISION_EVENTS = frozenset({"RecordApproved", "RecordRejected", "RecordResubmitted"})
 
 
 @dataclass(frozen=True)
@@ -113,13 +114,15 @@ def _decision(env: Envelope) -> DecisionFact:
         event = parse_payload(env)
     except (LookupError, ValidationError) as exc:
         raise PoisonEvent(f"unreadable {env.event_type} {env.event_id}: {exc}") from None
-    assert isinstance(event, RecordApproved | RecordRejected)
+    assert isinstance(event, RecordApproved | RecordRejected | RecordResubmitted)
     return DecisionFact(
         event_id=str(env.event_id), position=env.position, teacher_id=event.teacher_id,
         record_version=event.record_version, level=event.level,
         approved=isinstance(event, RecordApproved),
-        reason=event.reason if isinstance(event, RecordRejected) else "",
-        actor=env.actor, decided_at=_utc(env.occurred_at))
+        reason=(event.reason if isinstance(event, RecordRejected) else
+                event.note if isinstance(event, RecordResubmitted) else ""),
+        actor=env.actor, decided_at=_utc(env.occurred_at),
+        resubmitted=isinstance(event, RecordResubmitted))
 
 
 def _utc(at: datetime) -> datetime:

@@ -71,7 +71,9 @@ class TeacherFact:
 
 @dataclass(frozen=True)
 class DecisionFact:
-    """One of review's own decisions (RecordApproved / RecordRejected)."""
+    """One of review's own decisions (RecordApproved / RecordRejected), or the school's
+    resubmission of a rejected version (RecordResubmitted: `resubmitted`, not `approved`,
+    `reason` holding the school's note, `level` the level that decides again)."""
 
     event_id: str
     position: int
@@ -82,6 +84,7 @@ class DecisionFact:
     reason: str
     actor: str
     decided_at: datetime
+    resubmitted: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,12 @@ def derive(teacher_id: str, facts: Iterable[TeacherFact],
 
 def _item(teacher_id: str, v: _Version, school: str, active: bool, newest: int,
           decisions: list[DecisionFact]) -> ReviewItem:
-    rejects = sorted((d for d in decisions if not d.approved), key=lambda d: d.position)
+    # A resubmission ends the rejections before it (in review's own order, its event store
+    # position); the approvals of the version stand: a county rejection resubmitted waits
+    # for the county again, not for the school's second approval.
+    last_resubmit = max((d.position for d in decisions if d.resubmitted), default=-1)
+    rejects = sorted((d for d in decisions if not d.approved and not d.resubmitted
+                      and d.position > last_resubmit), key=lambda d: d.position)
     school_ok = sorted(d.decided_at for d in decisions
                        if d.approved and d.level == ReviewLevel.SCHOOL)
     county_ok = sorted(d.decided_at for d in decisions
@@ -248,7 +256,15 @@ def apply_decision(item: ReviewItem, d: DecisionFact) -> ReviewItem:
     status, the rejection and the first approval times depend on decisions (`_item`).
     A decision on another version, or on an item already rejected, raises ValueError:
     that is `derive`'s to work out."""
-    if d.record_version != item.record_version or item.status is Status.REJECTED:
+    if d.record_version != item.record_version:
+        raise ValueError("apply_decision needs a decision on the version under review")
+    if d.resubmitted:
+        if item.status is not Status.REJECTED:
+            raise ValueError("only a rejected version is resubmitted")
+        awaiting = (Status.SUBMITTED if item.school_approved_at is None
+                    else Status.SCHOOL_APPROVED)
+        return replace(item, status=awaiting, rejected_level=None, reject_reason=None)
+    if item.status is Status.REJECTED:
         raise ValueError("apply_decision needs a decision on the version under review")
     if not d.approved:
         return replace(item, status=Status.REJECTED, rejected_level=d.level,

@@ -27,7 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from services.review.adapters.queries import QueueFilter, ReviewQueries
 from services.review.adapters.unit_of_work import PgReviewUnitOfWork
 from services.review.config import ReviewConfig, review_config
-from services.review.domain.decisions import DecideRecord
+from services.review.domain.decisions import DecideRecord, ResubmitRecord
 from services.review.domain.model import Kind, Status
 from services.review.domain.spotcheck import DrawSpotCheck
 from services.review.service_layer import handlers, views
@@ -82,6 +82,19 @@ class _Decision(_In):
 
 class DecisionBody(_Decision):
     occurred_at: BusinessTime | None = None
+
+
+class ResubmitBody(_In):
+    record_version: int = Field(ge=1, description="the rejected record version")
+    note: str = Field(min_length=1, max_length=500,
+                      description="to the reviewer: why the record is right as it is")
+
+    @field_validator("note")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class DecisionItem(_Decision):
@@ -179,6 +192,19 @@ async def post_decision(request: Request, principal: CurrentPrincipal,
     decided = await handlers.decide_record(_uow(request), principal, _command(teacher_id, body),
                                            occurred_at=body.occurred_at)
     return _decided(decided)
+
+
+@router.post("/teachers/{teacher_id}/resubmit",
+             summary="The school sends a rejected record back unchanged, with a note")
+async def post_resubmit(request: Request, principal: CurrentPrincipal,
+                        teacher_id: TeacherId, body: ResubmitBody) -> dict[str, Any]:
+    done = await handlers.resubmit_record(
+        _uow(request), principal, ResubmitRecord(teacher_id, body.record_version, body.note))
+    return {"teacher_id": done.teacher_id, "record_version": done.record_version,
+            "level": done.level.value, "outcome": "resubmitted",
+            "review_status": done.status.value,
+            "events": [{"event_id": str(e.event_id), "event_type": e.event_type}
+                       for e in done.events]}
 
 
 @router.post("/decisions", summary="Approve or reject many records; one result per item")

@@ -27,7 +27,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from services.review.domain.decisions import DecideRecord, awaiting_level, decide
+from services.review.domain.decisions import (
+    DecideRecord,
+    ResubmitRecord,
+    awaiting_level,
+    decide,
+    resubmit,
+)
 from services.review.domain.errors import NotAwaitingDecision, Rebuilding
 from services.review.domain.model import ReviewItem, Status
 from services.review.domain.spotcheck import DrawSpotCheck, draw_spot_check
@@ -142,6 +148,48 @@ async def decide_record(uow_factory: UnitOfWorkFactory, principal: Principal,
         assert after is not None
     return Decided(item.teacher_id, item.record_version, level, cmd.approve, after.status,
                    appended)
+
+
+@dataclass(frozen=True)
+class Resubmitted:
+    teacher_id: str
+    record_version: int
+    level: ReviewLevel  # the level that decides again
+    status: Status
+    events: list[Envelope] = field(default_factory=list)
+
+
+# Who sends a rejected record back: the school that entered it (service accounts for TMIS
+# programs). The county does not resubmit what it rejected; it decides again.
+RESUBMITTERS = frozenset({Role.SCHOOL_ADMIN, Role.SERVICE})
+
+
+async def resubmit_record(uow_factory: UnitOfWorkFactory, principal: Principal,
+                          cmd: ResubmitRecord, correlation_id: UUID | None = None
+                          ) -> Resubmitted:
+    async with uow_factory() as uow:
+        await _not_rebuilding(uow)
+        item = await uow.lock_item(cmd.teacher_id)
+        if item is None:
+            raise NotFound(f"teacher {cmd.teacher_id} is not in review")
+        region = await uow.region_of(item.school_code)
+        if principal.role not in RESUBMITTERS:
+            raise Forbidden(f"{principal.role} accounts do not resubmit records; the school "
+                            "that entered it does (由学校管理员重新提交)")
+        principal.require(region or Region(school_code=item.school_code), write=True)
+        if region is None or region.county_code is None:
+            raise Conflict(f"school {item.school_code} is not in the school registry yet "
+                           "(学校尚未登记)")
+        events = resubmit(item, cmd, region.county_code)
+        stream = stream_of(item.teacher_id)
+        appended = await uow.record(
+            stream, await uow.stream_version(stream), events,
+            Metadata(actor=principal.subject, correlation_id=correlation_id or uuid4(),
+                     causation_id=UUID(item.source_event_id)))
+        after = await uow.lock_item(item.teacher_id)
+        assert after is not None and item.rejected_level is not None
+    return Resubmitted(item.teacher_id, item.record_version, item.rejected_level, after.status,
+                       appended)
 
 
 async def decide_batch(uow_factory: UnitOfWorkFactory, principal: Principal,

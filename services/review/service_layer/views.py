@@ -117,6 +117,7 @@ async def teacher(conn: asyncpg.Connection, q: ReviewQueries, principal: Princip
         "warnings": sum(1 for c in checks if not c.passed and c.severity == "warning"),
         "submitted_at": item.submitted_at, "school_approved_at": item.school_approved_at,
         "county_approved_at": item.county_approved_at,
+        "resubmitted": await q.resubmission(conn, item.teacher_id, item.record_version),
     }
 
 
@@ -130,11 +131,12 @@ async def history(conn: asyncpg.Connection, q: ReviewQueries, store: EventStore,
     for env in envelopes:
         p = env.payload
         what = {"RecordApproved": "approved", "RecordRejected": "rejected",
+                "RecordResubmitted": "resubmitted",
                 "ReviewCompleted": "review_completed"}.get(env.event_type, env.event_type)
         entries.append({
             "event_id": str(env.event_id), "event_type": env.event_type, "what": what,
             "level": p.get("level"), "record_version": p.get("record_version"),
-            "reason": p.get("reason"), "comment": p.get("comment"),
+            "reason": p.get("reason"), "comment": p.get("comment"), "note": p.get("note"),
             "school_code": p.get("school_code"), "county_code": p.get("county_code"),
             "who": env.actor, "when": env.occurred_at, "recorded_at": env.recorded_at,
             "version": env.stream_version,

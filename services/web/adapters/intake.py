@@ -41,6 +41,17 @@ class IntakeClient:
                                        params={"school_code": school_code, "limit": limit,
                                                "offset": offset})
 
+    async def search_teachers(self, token: str, q: str | None = None, *,
+                              school_code: str | None = None, include_left: bool = False,
+                              limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset,
+                                  "include_left": str(include_left).lower()}
+        if q:
+            params["q"] = q
+        if school_code:
+            params["school_code"] = school_code
+        return await self.backend.json("GET", "/v1/teachers/search", token, params=params)
+
     async def get_teacher(self, token: str, teacher_id: str) -> dict[str, Any]:
         return await self.backend.json("GET", f"/v1/teachers/{teacher_id}", token)
 

@@ -33,6 +33,12 @@ class ReviewClient:
             json={"record_version": record_version, "decision": decision, "reason": reason,
                   "comment": comment})
 
+    async def resubmit(self, token: str, teacher_id: str, record_version: int,
+                       note: str) -> dict[str, Any]:
+        return await self.backend.json(
+            "POST", f"/v1/teachers/{teacher_id}/resubmit", token,
+            json={"record_version": record_version, "note": note})
+
     async def decide_many(self, token: str, items: list[dict[str, Any]]) -> dict[str, Any]:
         return await self.backend.json("POST", "/v1/decisions", token, long=True,
                                        json={"decisions": items})

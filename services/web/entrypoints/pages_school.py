@@ -5,10 +5,10 @@ pages_school_files."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
@@ -49,14 +49,18 @@ TeacherId = UUID
 
 
 @router.get("")
-async def school_page(request: Request) -> Response:
+async def school_page(request: Request,
+                      name: Annotated[str, Query(max_length=50)] = "",
+                      page: Annotated[int, Query(ge=0, le=1000)] = 0) -> Response:
     user = user_of(request)
     code = school_of(user)
-    data = await school_data(backends(request), user.token, code)
+    name = name.strip()
+    data = await school_data(backends(request), user.token, code, name=name, page=page)
     rows = school_rows(data.teachers, data.queue_items)
     names = {r.teacher_id: r.name for r in rows}
     return render(request, "school.html", {
         "title": "本校教师", "school_code": code, "rows": rows, "notes": data.notes,
+        "name": name, "page": page, "more": data.more,
         "flags": [{**f, "teacher_name": names.get(f.get("teacher_id", ""), ""),
                    "field_label": field_label(str(f.get("field", "")))} for f in data.flags],
     }, user=user)
@@ -125,17 +129,19 @@ async def _review_state(request: Request, token: str, teacher_id: str) -> dict[s
 
 async def _edit_page(request: Request, user: Any, teacher_id: str, *,
                      values: dict[str, str] | None = None, errors: FormErrors | None = None,
-                     status: int = 200) -> Response:
+                     status: int = 200, note: str = "") -> Response:
     teacher = await backends(request).intake.get_teacher(user.token, teacher_id)
     review = await _review_state(request, user.token, teacher_id)
     stored = record_values(teacher["record"], teacher.get("id_number"))
     return _teacher_form(
         request, user, title=f"教师信息：{teacher['record'].get('name', '')}",
-        action=f"/school/teachers/{teacher_id}", values=values or stored, errors=errors,
+        action=f"/school/teachers/{teacher_id}", values={**(values or stored), "note": note},
+        errors=errors,
         status=status, teacher=teacher, expected_version=teacher["version"],
         review_status=(review or {}).get("status"),
         review_status_label=status_label((review or {}).get("status")),
         reject_reason=rejection_text((review or {}).get("rejected")),
+        review_version=(review or {}).get("record_version"),
         in_review=review is not None)
 
 
@@ -145,9 +151,13 @@ async def teacher_page(request: Request, teacher_id: TeacherId) -> Response:
     return await _edit_page(request, user, str(teacher_id))
 
 
+def _form_int(form: FormData, name: str) -> int | None:
+    raw = text(form, name)
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
 def _version(form: FormData) -> int | None:
-    raw = text(form, "expected_version")
-    return int(raw) if raw.isdigit() else None
+    return _form_int(form, "expected_version")
 
 
 @router.post("/teachers/{teacher_id}")
@@ -174,6 +184,26 @@ async def edit_teacher(request: Request, teacher_id: TeacherId) -> Response:
         return await _edit_page(request, user, tid, values=values, errors=errors,
                                 status=exc.status)
     return redirect(f"/school/teachers/{tid}", "已保存，已重新提交审核")
+
+
+@router.post("/teachers/{teacher_id}/resubmit")
+async def resubmit_teacher(request: Request, teacher_id: TeacherId) -> Response:
+    """重新提交: a rejected record sent back unchanged, with a note to the reviewer."""
+    user = user_of(request)
+    form = await checked_form(request)
+    tid, note = str(teacher_id), text(form, "note")
+    version = _form_int(form, "record_version")
+    try:
+        if version is None:
+            raise Invalid("web", "页面已过期，请刷新后重试")
+        await backends(request).review.resubmit(user.token, tid, version, note)
+    except (Invalid, Conflicting) as exc:
+        errors = errors_of(exc, frozenset({"note"}))
+        if isinstance(exc, Conflicting):
+            errors.general[:] = ["该记录已有新的变化（已修改或已重新审核），请刷新页面"]
+        return await _edit_page(request, user, tid, values=None, errors=errors,
+                                status=exc.status, note=note)
+    return redirect(f"/school/teachers/{tid}", "已重新提交审核")
 
 
 @router.post("/teachers/{teacher_id}/credential")

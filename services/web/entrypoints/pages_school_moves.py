@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from services.web.domain.finding import choose
 from services.web.domain.forms import FormErrors, chinese_message
 from services.web.entrypoints.support import (
     backends,
@@ -61,21 +62,66 @@ def _proof_errors(exc: BackendError) -> FormErrors:
     return errors
 
 
+async def _teacher_named(request: Request, token: str, given: str, *, has_left: bool) -> str:
+    """The teacher a form names, by 教师编号 (UUID) or by ID number (found through intake's
+    search); a form error at teacher_id when it names nobody who fits."""
+    given = given.strip()
+    try:
+        return str(UUID(given))
+    except ValueError:
+        pass
+    if not given:
+        raise FormRefused("请输入身份证号或教师编号")
+    try:
+        hits = await backends(request).intake.search_teachers(token, given, include_left=True)
+    except Invalid as exc:
+        raise FormRefused("身份证号格式不正确：" + chinese_message(
+            exc.problems[0]["msg"] if exc.problems else exc.message)) from None
+    hit = choose(hits, has_left=has_left)
+    if hit is None:
+        raise FormRefused("未找到已离岗的该人员，请核对身份证号" if has_left else
+                          "未找到在岗的该人员，请核对身份证号")
+    return str(hit["teacher_id"])
+
+
+class FormRefused(Exception):
+    """A form names no teacher that fits: shown at the teacher_id field."""
+
+
 @router.get("/transfer")
 async def transfer_start(request: Request,
-                         teacher_id: Annotated[str | None, Query()] = None) -> Response:
+                         teacher_id: Annotated[str | None, Query(max_length=64)] = None
+                         ) -> Response:
+    """The first step of a transfer; `teacher_id` (a 教师编号 from a link) skips it."""
     user = user_of(request)
     school_of(user)
-    errors: dict[str, str] = {}
     if teacher_id is not None:
         try:
-            return RedirectResponse(f"/school/teachers/{UUID(teacher_id.strip())}/transfer",
+            return RedirectResponse(f"/school/teachers/{UUID(teacher_id)}/transfer",
                                     status_code=303)
         except ValueError:
-            errors["teacher_id"] = "教师编号格式不正确"
+            return _start_page(request, user, teacher_id, "教师编号格式不正确")
+    return _start_page(request, user, "")
+
+
+@router.post("/transfer")
+async def transfer_find(request: Request) -> Response:
+    """The teacher to transfer in, named by ID number (posted: never in the address)."""
+    user = user_of(request)
+    school_of(user)
+    given = text(await checked_form(request), "teacher_id")
+    try:
+        found = await _teacher_named(request, user.token, given, has_left=False)
+    except FormRefused as refused:
+        return _start_page(request, user, given, str(refused))
+    return RedirectResponse(f"/school/teachers/{found}/transfer", status_code=303)
+
+
+def _start_page(request: Request, user: Any, given: str, error: str = "") -> Response:
     return render(request, "transfer_start.html", {
-        "title": "省内调动（调入）", "values": {"teacher_id": teacher_id or ""},
-        "errors": errors}, status=422 if errors else 200, user=user)
+        "title": "省内调动（调入）", "values": {"teacher_id": given},
+        "errors": {"teacher_id": error} if error else {}},
+        status=422 if error else 200, user=user)
 
 
 async def _transfer_page(request: Request, user: Any, teacher_id: str, *,
@@ -126,10 +172,11 @@ def _return_page(request: Request, user: Any, *, values: dict[str, str],
 
 
 @router.get("/return-to-post")
-async def return_form(request: Request) -> Response:
+async def return_form(request: Request,
+                      teacher_id: Annotated[str, Query(max_length=64)] = "") -> Response:
     user = user_of(request)
     code = school_of(user)
-    return _return_page(request, user, values={"teacher_id": "", "school_code": code})
+    return _return_page(request, user, values={"teacher_id": teacher_id, "school_code": code})
 
 
 @router.post("/return-to-post")
@@ -139,10 +186,11 @@ async def return_to_post(request: Request) -> Response:
     form = await checked_form(request)
     values = {"teacher_id": text(form, "teacher_id"), "school_code": text(form, "school_code")}
     try:
-        teacher_id = str(UUID(values["teacher_id"]))
-    except ValueError:
+        teacher_id = await _teacher_named(request, user.token, values["teacher_id"],
+                                          has_left=True)
+    except FormRefused as refused:
         return _return_page(request, user, values=values, status=422,
-                            errors=FormErrors({"teacher_id": "教师编号格式不正确"}))
+                            errors=FormErrors({"teacher_id": str(refused)}))
     try:
         sha = await _proof_sha(request, user.token, form)
         await backends(request).intake.return_to_post(user.token, teacher_id,

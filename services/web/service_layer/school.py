@@ -1,6 +1,7 @@
-"""The school page's data: every current teacher of a school (intake, paged) with its review
-state (review's queue, paged), and the teachers' open flags. Review or the flags being
-unavailable leaves the list usable, with a note saying what is missing."""
+"""The school page's data: one page of a school's current teachers (intake; or those whose
+name starts with what the school typed) with their review state (review's queue, paged), and
+the teachers' open flags. Review or the flags being unavailable leaves the list usable, with a
+note saying what is missing."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from services.web.domain.forms import chinese_message
 from services.web.service_layer.backends import Backends
 from services.web.service_layer.errors import BackendError, NotAllowed, Unavailable
 
-TEACHER_PAGE = 1000  # intake's largest page
+TEACHER_PAGE = 100  # teachers shown per page of the school page
 QUEUE_PAGE = 500  # review's largest page
-MAX_PAGES = 20  # 20,000 teachers: more than any school of the province has
+MAX_PAGES = 20  # 10,000 queue items: more than any school of the province has
 
 
 @dataclass
@@ -22,20 +23,21 @@ class SchoolData:
     queue_items: list[dict[str, Any]] = field(default_factory=list)
     flags: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    more: bool = False  # another page of teachers follows
 
 
-async def school_data(backends: Backends, token: str, school_code: str) -> SchoolData:
+async def school_data(backends: Backends, token: str, school_code: str, *,
+                      name: str = "", page: int = 0) -> SchoolData:
     data = SchoolData()
-    for page in range(MAX_PAGES):
-        found = await backends.intake.list_teachers(token, school_code, limit=TEACHER_PAGE,
-                                                    offset=page * TEACHER_PAGE)
-        data.teachers += found
-        if len(found) < TEACHER_PAGE:
-            break
+    # intake's search orders a school's teachers by name, so pages follow the list's order
+    found = await backends.intake.search_teachers(token, name or None, school_code=school_code,
+                                                  limit=TEACHER_PAGE + 1,
+                                                  offset=page * TEACHER_PAGE)
+    data.teachers, data.more = found[:TEACHER_PAGE], len(found) > TEACHER_PAGE
     try:
-        for page in range(MAX_PAGES):
+        for n in range(MAX_PAGES):
             queue = await backends.review.queue(token, school_code=school_code,
-                                                limit=QUEUE_PAGE, offset=page * QUEUE_PAGE)
+                                                limit=QUEUE_PAGE, offset=n * QUEUE_PAGE)
             items = list(queue.get("items", []))
             data.queue_items += items
             if len(items) < QUEUE_PAGE or len(data.queue_items) >= int(queue.get("total", 0)):

@@ -145,6 +145,8 @@ class FakeBackends:
                                              if t["school_code"] == school])
         if method == "POST" and path == "/v1/teachers":
             return self._register(json.loads(request.content))
+        if method == "GET" and path == "/v1/teachers/search":
+            return self._search(request.url.params, claims)
         if parts[:2] == ["v1", "teachers"] and len(parts) == 3:
             t = self.teachers.get(parts[2])
             if t is None:
@@ -198,6 +200,31 @@ class FakeBackends:
             return httpx.Response(200, content=b"%PDF-1.4 fake",
                                   headers={"content-type": "application/pdf"})
         return error(404, "not_found", f"fake intake has no {method} {path}")
+
+    def _search(self, params: Any, claims: dict[str, Any]) -> httpx.Response:
+        """Like intake: an ID number anywhere (no record outside the caller's school), a name
+        prefix only inside it; 422 at q for a malformed number."""
+        q = params.get("q", "").strip().upper()
+        if q[:6].isdigit() and len(q) != 18:
+            return error(422, "validation_failed", "invalid input",
+                         [{"loc": "q", "msg": "not a valid ID number: must be 18 characters"}])
+        mine, wanted = claims.get("school"), params.get("school_code")
+        hits = []
+        for t in self.teachers.values():
+            inside = mine in (None, t["school_code"])
+            if wanted not in (None, t["school_code"]):
+                continue
+            if not (t["id_number"] == q or (inside and t["record"]["name"].startswith(q))):
+                continue
+            if t["has_left"] and params.get("include_left") != "true" and t["id_number"] != q:
+                continue
+            hits.append({"teacher_id": t["teacher_id"], "name": t["record"]["name"],
+                         "school_code": t["school_code"], "school_name": "某学校",
+                         "county_code": COUNTY, "city_code": "620100", "in_post": t["in_post"],
+                         "has_left": t["has_left"], "version": t["version"],
+                         "in_region": inside, "record": t["record"] if inside else None})
+        offset, limit = int(params.get("offset", 0)), int(params.get("limit", 50))
+        return httpx.Response(200, json=hits[offset:offset + limit])
 
     def _out(self, t: dict[str, Any], full: bool = False) -> dict[str, Any]:
         out = {k: v for k, v in t.items() if k != "id_number"}
@@ -258,6 +285,8 @@ class FakeBackends:
                 body = json.loads(request.content)
                 self.decisions.append({"teacher_id": parts[2], **body})
                 return httpx.Response(200, json={"teacher_id": parts[2], "outcome": "ok"})
+            if len(parts) == 4 and parts[3] == "resubmit":
+                return self._resubmit(parts[2], item, json.loads(request.content))
             return httpx.Response(200, json={
                 **item, "active": True, "awaiting_level": "county", "stream_version": 2,
                 "record": self.teachers[parts[2]]["record"], "needs_proof": True,
@@ -268,6 +297,19 @@ class FakeBackends:
                 "checks": [{"check": "gender_matches_id", "passed": False,
                             "severity": "hard", "message": "gender differs from the ID"}]})
         return error(404, "not_found", f"fake review has no {method} {path}")
+
+    def _resubmit(self, teacher_id: str, item: dict[str, Any],
+                  body: dict[str, Any]) -> httpx.Response:
+        """Like review: only a rejected current version, with a note, goes back."""
+        if not body.get("note", "").strip():
+            return error(422, "validation_failed", "invalid request",
+                         [{"loc": "body.note", "msg": "String should have at least 1 character"}])
+        if item["status"] != "rejected" or body["record_version"] != item["record_version"]:
+            return error(409, "not_awaiting_decision", "not rejected: nothing to resubmit")
+        self.decisions.append({"teacher_id": teacher_id, "decision": "resubmit", **body})
+        item.update(status="school_approved", rejected=None)
+        return httpx.Response(200, json={"teacher_id": teacher_id, "outcome": "resubmitted",
+                                         "review_status": "school_approved"})
 
     # ------------------------------------------------------------------ orgsync, reporting
 
