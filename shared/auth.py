@@ -88,6 +88,10 @@ class Region:
     school_code: str | None = None
     county_code: str | None = None
     city_code: str | None = None
+    # A school's reporting line (ReportingLine: county, city, province, university): whose
+    # bureau reviews its records after the school (县属: the county; 市属: the city; 厅直属 and
+    # universities: the province). Not part of what a principal covers.
+    reporting_line: str = "county"
 
 
 @dataclass(frozen=True)

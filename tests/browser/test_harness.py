@@ -18,7 +18,7 @@ from tests.browser.ui import nav, sign_in, sign_in_as_teacher
 START = {
     "school_a": ("/school", "本校教师", "数据统计"),
     "county_a": ("/review", "审核队列", "新增教师"),
-    "city_a": ("/dashboard", "数据统计", "审核队列"),
+    "city_a": ("/dashboard", "数据统计", "新增教师"),
     "province": ("/dashboard", "撤并调整", "新增教师"),
 }
 

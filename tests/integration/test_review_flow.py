@@ -35,7 +35,7 @@ from shared.contracts.events import (
     TeacherTransferred,
     TeacherUpdated,
 )
-from shared.contracts.vocabulary import Stage
+from shared.contracts.vocabulary import ReportingLine, Stage
 from shared.db import EVENTSTORE_MIGRATIONS, apply_migrations, create_pool, drop_schema
 from shared.eventstore.store import EventStore, Metadata, UnitOfWork
 from shared.kafka import ensure_topics, make_producer
@@ -77,11 +77,13 @@ class IntakeLike:
             return await self.store.append(uow.conn, stream_id, None, list(events),
                                            Metadata(actor="intake-like"))
 
-    async def school(self, county: str) -> str:
+    async def school(self, county: str,
+                     reporting_line: ReportingLine = ReportingLine.COUNTY) -> str:
         code = str(self.rng.randrange(10**9, 10**10))
         await self.append(f"school-{code}", SchoolRegistered(
             school_code=code, profile=SchoolProfile(name=f"测试学校{code}", stage=Stage.PRIMARY,
-                                                    county_code=county, city_code=CITY)))
+                                                    county_code=county, city_code=CITY,
+                                                    reporting_line=reporting_line)))
         return code
 
     async def teacher(self, school: str, record: dict[str, Any] | None = None
@@ -131,8 +133,9 @@ class Env:
     def province(self) -> dict[str, str]:
         return self.svc.auth("province_admin")
 
-    async def school(self, county: str) -> str:
-        code = await self.intake.school(county)
+    async def school(self, county: str,
+                     reporting_line: ReportingLine = ReportingLine.COUNTY) -> str:
+        code = await self.intake.school(county, reporting_line)
         self.schools.append(code)
         return code
 
@@ -300,6 +303,27 @@ async def test_a_county_rejection_resubmitted_unchanged_goes_back_to_the_county_
         ("approved", "school"), ("rejected", "county"), ("resubmitted", "county")]
     r = await env.decide(tid, county, 1)
     assert r.status_code == 200 and r.json()["review_status"] == "county_approved", r.text
+
+
+async def test_a_universitys_records_are_reviewed_by_the_province_not_the_county(env: Env):
+    school = await env.school(COUNTY_A, ReportingLine.UNIVERSITY)
+    tid = await env.teacher(school)
+    await env.wait(tid, status="submitted")
+    assert (await env.decide(tid, env.school_admin(school, COUNTY_A), 1)).status_code == 200
+
+    county = env.county_admin(COUNTY_A)
+    by_county = await env.decide(tid, county, 1)
+    county_queue = await env.svc.client.get("/v1/queue", headers=county, params={
+        "level": "county", "school_code": school})
+    province_queue = await env.svc.client.get("/v1/queue", headers=env.province, params={
+        "level": "county", "school_code": school})
+    by_province = await env.decide(tid, env.province, 1)
+
+    assert by_county.status_code == 403 and "省级" in by_county.json()["message"]
+    assert county_queue.json()["items"] == []
+    assert [i["teacher_id"] for i in province_queue.json()["items"]] == [tid]
+    assert by_province.status_code == 200, by_province.text
+    assert by_province.json()["review_status"] == "county_approved"
 
 
 async def test_a_county_administrator_of_another_county_gets_403(env: Env):

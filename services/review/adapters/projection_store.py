@@ -252,18 +252,21 @@ class ProjectionStore:
             if is_open:
                 await conn.executemany(
                     f"INSERT INTO {self.schema}.schools AS s (school_code, name, stage, "
-                    "is_teaching_point, county_code, city_code, open, merged_into, versions) "
+                    "is_teaching_point, county_code, city_code, open, merged_into, versions, "
+                    "reporting_line) "
                     "VALUES ($1, $2, $3, $4, $5, $6, true, NULL, jsonb_build_object($7::text, "
-                    "$8::int)) ON CONFLICT (school_code) DO UPDATE SET name = EXCLUDED.name, "
+                    "$8::int), $10) ON CONFLICT (school_code) DO UPDATE SET name = EXCLUDED.name, "
                     "stage = EXCLUDED.stage, is_teaching_point = EXCLUDED.is_teaching_point, "
                     "county_code = EXCLUDED.county_code, city_code = EXCLUDED.city_code, "
+                    "reporting_line = EXCLUDED.reporting_line, "
                     "open = s.open OR $9, "
                     "merged_into = CASE WHEN $9 THEN NULL ELSE s.merged_into END, "
                     "versions = s.versions || EXCLUDED.versions "
                     "WHERE coalesce((s.versions ->> $7)::int, 0) < $8",
                     [(f.school_code, f.name, f.stage, bool(f.is_teaching_point), f.county_code,
                       f.city_code, f.source, f.stream_version,
-                      f.event_type == "SchoolRegistered") for f in run])
+                      f.event_type == "SchoolRegistered", f.reporting_line or "county")
+                     for f in run])
             else:
                 await conn.executemany(
                     f"UPDATE {self.schema}.schools SET open = false, merged_into = $2, "

@@ -31,6 +31,7 @@ class QueueFilter:
     county_code: str | None = None
     city_code: str | None = None
     kind: str | None = None
+    reporting_lines: tuple[str, ...] = ()  # only schools whose records this bureau reviews
     limit: int = 50
     offset: int = 0
 
@@ -59,6 +60,8 @@ class ReviewQueries:
             where.append(f"s.city_code = {arg(f.city_code)}")
         if f.kind:
             where.append(f"i.kind = {arg(f.kind)}")
+        if f.reporting_lines:
+            where.append(f"s.reporting_line = ANY({arg(list(f.reporting_lines))}::text[])")
         cond = " AND ".join(where)
         base = f"FROM {self.schema}.items i LEFT JOIN {self.schema}.schools s USING (school_code)"
         total = await conn.fetchval(f"SELECT count(*) {base} WHERE {cond}", *args)
@@ -112,21 +115,22 @@ class ReviewQueries:
 
     async def region_of(self, conn: asyncpg.Connection, school_code: str) -> Region | None:
         row = await conn.fetchrow(
-            f"SELECT county_code, city_code FROM {self.schema}.schools WHERE school_code = $1",
-            school_code)
+            f"SELECT county_code, city_code, reporting_line FROM {self.schema}.schools "
+            "WHERE school_code = $1", school_code)
         if row is None:
             return None
         return Region(school_code=school_code, county_code=row["county_code"],
-                      city_code=row["city_code"])
+                      city_code=row["city_code"], reporting_line=row["reporting_line"])
 
     async def regions_of(self, conn: asyncpg.Connection, school_codes: Sequence[str]
                          ) -> dict[str, Region]:
         rows = await conn.fetch(
-            f"SELECT school_code, county_code, city_code FROM {self.schema}.schools "
-            "WHERE school_code = ANY($1::text[])", list(school_codes))
+            f"SELECT school_code, county_code, city_code, reporting_line "
+            f"FROM {self.schema}.schools WHERE school_code = ANY($1::text[])", list(school_codes))
         return {r["school_code"]: Region(school_code=r["school_code"],
                                          county_code=r["county_code"],
-                                         city_code=r["city_code"]) for r in rows}
+                                         city_code=r["city_code"],
+                                         reporting_line=r["reporting_line"]) for r in rows}
 
     async def county_region(self, conn: asyncpg.Connection, county_code: str) -> Region:
         """A county with its city: from the school registry, else the divisions table."""

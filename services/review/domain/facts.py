@@ -48,6 +48,7 @@ class SchoolFact:
     city_code: str | None
     open: bool
     merged_into: str | None
+    reporting_line: str | None = None  # None for a closure (it does not change the line)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def _school(env: Envelope) -> SchoolFact:
                           is_teaching_point=p.is_teaching_point, county_code=p.county_code,
                           city_code=p.city_code, open=True, merged_into=None,
                           source=env.source, stream_version=env.stream_version,
-                          event_type=env.event_type)
+                          event_type=env.event_type, reporting_line=p.reporting_line.value)
     assert isinstance(event, SchoolClosed)
     return SchoolFact(school_code=event.school_code, name=None, stage=None,
                       is_teaching_point=None, county_code=None, city_code=None, open=False,

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from services.review.domain.authority import bureau_of, second_level_reviewer
 from services.review.domain.decisions import (
     DecideRecord,
     ResubmitRecord,
@@ -53,7 +54,8 @@ log = get_logger(__name__)
 # province-wide; city and province administrators read but do not review.
 REVIEWERS = {
     ReviewLevel.SCHOOL: frozenset({Role.SCHOOL_ADMIN, Role.SERVICE}),
-    ReviewLevel.COUNTY: frozenset({Role.COUNTY_ADMIN, Role.SERVICE}),
+    ReviewLevel.COUNTY: frozenset({Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN,
+                                   Role.SERVICE}),  # which one: the school's reporting line
 }
 # Who may say when a decision happened (loading history, simulating a past year).
 BUSINESS_TIME_ROLES = frozenset({Role.SERVICE, Role.PROVINCE_ADMIN})
@@ -307,11 +309,19 @@ async def draw_sample(uow_factory: UnitOfWorkFactory, principal: Principal,
 
 
 def authorize(principal: Principal, level: ReviewLevel, region: Region) -> None:
-    if principal.role not in REVIEWERS[level]:
-        who = "the school's administrator" if level == ReviewLevel.SCHOOL else \
-            "the county's administrator"
-        raise Forbidden(f"{principal.role} accounts do not review at {level} level; "
-                        f"{who} does (学校初审由学校管理员、县级审核由县区管理员负责)")
+    """The school's administrator reviews first; after it, the bureau of the school's reporting
+    line (services/review/domain/authority.py); service accounts at either level."""
+    if level == ReviewLevel.SCHOOL:
+        if principal.role not in REVIEWERS[level]:
+            raise Forbidden(f"{principal.role} accounts do not review at school level; the "
+                            "school's administrator does (学校初审由学校管理员负责)")
+    else:
+        reviewer = second_level_reviewer(region.reporting_line)
+        if principal.role not in (reviewer, Role.SERVICE):
+            raise Forbidden(
+                f"{principal.role} accounts do not review this school's records after the "
+                f"school: its reporting line is {region.reporting_line}, so the {reviewer} "
+                f"does (该校隶属{bureau_of(reviewer)}，由{bureau_of(reviewer)}管理员审核)")
     principal.require(region, write=True)
 
 
@@ -323,7 +333,7 @@ def _level(principal: Principal, cmd: DecideRecord, awaiting: ReviewLevel | None
         return cmd.level
     if principal.role is Role.SCHOOL_ADMIN:
         return ReviewLevel.SCHOOL
-    if principal.role is Role.COUNTY_ADMIN:
+    if principal.role in (Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN):
         return ReviewLevel.COUNTY
     if awaiting is None:
         raise NotAwaitingDecision(f"teacher {teacher_id} does not wait for a decision "

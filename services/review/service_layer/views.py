@@ -12,6 +12,7 @@ import asyncpg
 from services.review.adapters.projection_store import item_from_row
 from services.review.adapters.queries import QueueFilter, ReviewQueries
 from services.review.config import ReviewConfig
+from services.review.domain.authority import lines_reviewed_by
 from services.review.domain.checks import same_person_check
 from services.review.domain.decisions import awaiting_level
 from services.review.domain.model import Status
@@ -34,6 +35,10 @@ async def queue(conn: asyncpg.Connection, q: ReviewQueries, principal: Principal
         f = dataclasses.replace(f, statuses=(status.value,))
     elif level is not None:
         f = dataclasses.replace(f, statuses=(LEVEL_STATUS[level].value,))
+    if level == ReviewLevel.COUNTY and lines_reviewed_by(principal.role):
+        # a bureau's queue after the school: the schools of the lines it reviews (a county
+        # does not see its 市属 or 厅直属 schools' records waiting here: they are not its own)
+        f = dataclasses.replace(f, reporting_lines=lines_reviewed_by(principal.role))
     f = await _scoped(conn, q, principal, f)
     rows, total = await q.queue(conn, f)
     return {

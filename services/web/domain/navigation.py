@@ -21,9 +21,11 @@ SCHOOL_ADMIN = (Link("本校教师", "/school"), Link("新增教师", "/school/t
                 Link("学校初审", "/review"), Link("查找教师", "/search"))
 COUNTY_ADMIN = (Link("审核队列", "/review"), Link("抽查", "/review/spot-checks"),
                 Link("数据统计", "/dashboard"), Link("查找教师", "/search"))
-CITY_ADMIN = (Link("数据统计", "/dashboard"), Link("撤并预览", "/orgsync"),
+CITY_ADMIN = (Link("数据统计", "/dashboard"), Link("审核队列", "/review"),
+              Link("撤并预览", "/orgsync"),
               Link("待撤并", "/orgsync/pending"), Link("查找教师", "/search"))
-PROVINCE_ADMIN = (Link("数据统计", "/dashboard"), Link("撤并调整", "/orgsync"),
+PROVINCE_ADMIN = (Link("数据统计", "/dashboard"), Link("审核队列", "/review"),
+                  Link("撤并调整", "/orgsync"),
                   Link("待撤并", "/orgsync/pending"), Link("查找教师", "/search"))
 READER = (Link("数据统计", "/dashboard"), Link("查找教师", "/search"))
 SCHOOL_READER = (Link("本校教师", "/school"),)
@@ -38,7 +40,10 @@ _NAV: dict[str, tuple[Link, ...]] = {
 
 PLANNERS = frozenset({"city_admin", "province_admin", "service"})
 APPLIERS = frozenset({"province_admin", "service"})
-REVIEWERS = frozenset({"school_admin", "county_admin", "service"})
+# city and province review the records of their own 市属 / 厅直属 schools and universities
+# after the school (review decides whose records are whose: the school's reporting line)
+REVIEWERS = frozenset({"school_admin", "county_admin", "city_admin", "province_admin",
+                       "service"})
 
 
 def nav_for(role: str) -> tuple[Link, ...]:
@@ -66,4 +71,5 @@ def may_apply(role: str) -> bool:
 
 def review_level(role: str) -> str | None:
     """The review level a role decides at (None: it only reads)."""
-    return {"school_admin": "school", "county_admin": "county"}.get(role)
+    return {"school_admin": "school", "county_admin": "county", "city_admin": "county",
+            "province_admin": "county"}.get(role)

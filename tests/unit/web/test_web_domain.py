@@ -42,10 +42,12 @@ def test_only_province_applies_and_only_province_and_city_plan_restructurings() 
     assert "撤并调整" not in [link.label for link in nav_for("school_admin")]
 
 
-def test_school_and_county_administrators_review_at_their_own_level() -> None:
+def test_the_school_reviews_first_and_the_bureaus_after_it() -> None:
     assert review_level("school_admin") == "school"
     assert review_level("county_admin") == "county"
-    assert review_level("city_admin") is None
+    # city and province review their own 市属 / 厅直属 schools' records after the school
+    assert review_level("city_admin") == review_level("province_admin") == "county"
+    assert review_level("query") is None
 
 
 def test_the_session_is_read_from_the_tokens_claims_and_an_expired_one_is_none() -> None:
