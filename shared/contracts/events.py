@@ -263,6 +263,24 @@ class SpotCheckSampleDrawn(EventPayload):
     sample: tuple[TeacherId, ...]
 
 
+@register
+class SpotCheckResultRecorded(EventPayload):
+    event_type = "SpotCheckResultRecorded"
+    category = "spotcheck"
+    description = ("The county recorded what checking one sampled record against its sources "
+                   "found: correct, or an error in the fields named (抽查结果). A later result "
+                   "for the same record of the same sample replaces it.")
+
+    sample_id: str
+    county_code: str
+    teacher_id: TeacherId
+    school_code: SchoolCode
+    record_version: int = Field(ge=1, description="the record version that was checked")
+    outcome: Literal["correct", "error_found"]
+    fields: tuple[str, ...] = Field(default=(), description="the fields found wrong")
+    note: str = Field("", max_length=500)
+
+
 # --------------------------------------------------------------------------- orgsync
 
 

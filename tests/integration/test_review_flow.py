@@ -414,6 +414,44 @@ async def test_a_county_draws_a_spot_check_that_anyone_can_redraw(env: Env):
     assert event.event_type == "SpotCheckSampleDrawn" and event.payload["seed"] == 20170407
 
 
+async def test_spot_check_results_name_the_wrong_fields_and_give_error_rates_per_school(
+        env: Env):
+    school = await env.school(COUNTY_C)
+    tids = [await env.teacher(school) for _ in range(2)]
+    head, county = env.school_admin(school, COUNTY_C), env.county_admin(COUNTY_C)
+    for tid in tids:
+        await env.wait(tid, status="submitted")
+        assert (await env.decide(tid, head, 1)).status_code == 200
+    r = await env.svc.client.post("/v1/spot-checks", headers=county,
+                                  json={"county_code": COUNTY_C, "percent": 100, "seed": 5})
+    sample_id = r.json()["sample_id"]
+    ok, wrong = tids
+
+    async def record(tid: str, body: dict[str, Any], who: dict[str, str] = county) -> Any:
+        return await env.svc.client.post(f"/v1/spot-checks/{sample_id}/results", headers=who,
+                                         json={"teacher_id": tid, **body})
+
+    first = await record(ok, {"outcome": "error_found", "fields": ["ethnicity"]})
+    corrected = await record(ok, {"outcome": "correct"})  # the newer result replaces it
+    found = await record(wrong, {"outcome": "error_found",
+                                 "fields": ["highest_education"], "note": "与毕业证不符"})
+    by_school = await record(wrong, {"outcome": "correct"}, head)
+    unnamed = await record(wrong, {"outcome": "error_found"})
+
+    assert [x.status_code for x in (first, corrected, found)] == [201, 201, 201]
+    assert by_school.status_code == 403 and unnamed.status_code == 422
+    shown = (await env.svc.client.get(f"/v1/spot-checks/{sample_id}", headers=county)).json()
+    members = {m["teacher_id"]: m for m in shown["members"]}
+    assert members[ok]["result"]["outcome"] == "correct"
+    assert members[wrong]["result"]["fields"] == ["highest_education"]
+    assert members[wrong]["name"] == env.intake.records[wrong].name
+    rates = (await env.svc.client.get("/v1/spot-checks/error-rates",
+                                      headers=county)).json()
+    [mine] = [s for s in rates["schools"] if s["school_code"] == school]
+    assert (mine["checked"], mine["errors"], mine["error_rate"]) == (2, 1, 0.5)
+    assert [c["county_code"] for c in rates["counties"]] == [COUNTY_C]
+
+
 async def test_the_rebuilt_projection_equals_the_live_one(env: Env):
     school = await env.school(COUNTY_B)
     tids = [await env.teacher(school) for _ in range(3)]

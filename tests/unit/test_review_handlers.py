@@ -97,6 +97,14 @@ class FakeUnitOfWork:
                       and item.status is Status.SCHOOL_APPROVED
                       and self.store.regions[item.school_code].county_code == county_code)
 
+    async def spot_check_sample(self, sample_id: str) -> SpotCheckSampleDrawn | None:
+        for envs in self.store.streams.values():
+            for env in envs:
+                if (env.event_type == "SpotCheckSampleDrawn"
+                        and env.payload["sample_id"] == sample_id):
+                    return SpotCheckSampleDrawn.model_validate(env.payload)
+        return None
+
     async def stream_version(self, stream_id: str) -> int:
         return len(self.store.streams.get(stream_id, [])) + sum(
             1 for s, _ in self.pending if s == stream_id)

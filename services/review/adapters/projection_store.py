@@ -33,7 +33,13 @@ from pydantic_core import to_json
 
 from services.review.domain.checks import complete, failures
 from services.review.domain.diff import FieldChange
-from services.review.domain.facts import Fact, SchoolFact, SpotCheckFact, read_fact
+from services.review.domain.facts import (
+    Fact,
+    SchoolFact,
+    SpotCheckFact,
+    SpotCheckResultFact,
+    read_fact,
+)
 from services.review.domain.model import (
     NEEDS_PROOF,
     DecisionFact,
@@ -52,7 +58,8 @@ from shared.errors import PoisonEvent
 
 F = TypeVar("F", TeacherFact, DecisionFact)
 
-PROJECTION_TABLES = ("items", "teacher_facts", "decisions", "schools", "spot_checks")
+PROJECTION_TABLES = ("items", "teacher_facts", "decisions", "schools", "spot_checks",
+                     "spot_check_results")
 
 ITEM_COLUMNS = (
     "teacher_id", "school_code", "active", "record", "record_version", "stream_version",
@@ -109,10 +116,13 @@ class ProjectionStore:
         teachers = [f for f in facts if isinstance(f, TeacherFact)]
         decisions = [f for f in facts if isinstance(f, DecisionFact)]
         spots = [f for f in facts if isinstance(f, SpotCheckFact)]
+        results = [f for f in facts if isinstance(f, SpotCheckResultFact)]
         if schools:
             await self._schools(conn, schools)
         if spots:
             await self._spot_checks(conn, spots)
+        if results:
+            await self._spot_check_results(conn, results)
         touched = sorted({f.teacher_id for f in teachers} | {d.teacher_id for d in decisions})
         if not touched:
             return 0
@@ -284,6 +294,23 @@ class ProjectionStore:
               s.event.requested_percent, list(s.event.population), list(s.event.sample),
               s.actor, s.drawn_at, s.event_id) for s in spots])
 
+    async def _spot_check_results(self, conn: asyncpg.Connection,
+                                  results: Sequence[SpotCheckResultFact]) -> None:
+        """The newest result per sample and teacher: an older or redelivered one is a no-op."""
+        await conn.executemany(
+            f"INSERT INTO {self.schema}.spot_check_results AS r (sample_id, teacher_id, "
+            "county_code, school_code, record_version, outcome, fields, note, actor, "
+            "recorded_at, position, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+            "$11, $12) ON CONFLICT (sample_id, teacher_id) DO UPDATE SET "
+            "school_code = EXCLUDED.school_code, record_version = EXCLUDED.record_version, "
+            "outcome = EXCLUDED.outcome, fields = EXCLUDED.fields, note = EXCLUDED.note, "
+            "actor = EXCLUDED.actor, recorded_at = EXCLUDED.recorded_at, "
+            "position = EXCLUDED.position, event_id = EXCLUDED.event_id "
+            "WHERE r.position < EXCLUDED.position",
+            [(r.event.sample_id, r.event.teacher_id, r.event.county_code, r.event.school_code,
+              r.event.record_version, r.event.outcome, list(r.event.fields), r.event.note,
+              r.actor, r.recorded_at, r.position, r.event_id) for r in results])
+
     # ------------------------------------------------------------------ rebuild support
 
     async def truncate(self, conn: asyncpg.Connection) -> None:
@@ -324,6 +351,8 @@ class ProjectionStore:
                         school_codes),
             "spot_checks": (f"SELECT * FROM {self.schema}.spot_checks {c_filter} "
                             "ORDER BY sample_id", county_codes),
+            "spot_check_results": (f"SELECT * FROM {self.schema}.spot_check_results "
+                                   f"{c_filter} ORDER BY sample_id, teacher_id", county_codes),
         }
         out: dict[str, list[dict[str, Any]]] = {}
         for table, (sql, ids) in queries.items():

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from shared.auth import Region
+from shared.contracts.events import SpotCheckSampleDrawn
 from shared.db import checked_schema
 from shared.domain.divisions import divisions
 
@@ -162,6 +163,34 @@ class ReviewQueries:
             f"FROM {self.schema}.spot_checks WHERE county_code = $1 "
             "ORDER BY drawn_at DESC LIMIT $2", county_code, limit))
 
+    async def sample_members(self, conn: asyncpg.Connection, sample_id: str,
+                             teacher_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
+        """Each sampled teacher with name, school, review status and the recorded result."""
+        rows = await conn.fetch(
+            f"SELECT t.teacher_id, i.record ->> 'name' AS name, i.school_code, "
+            f"s.name AS school_name, i.status, r.outcome, r.fields, r.note, r.actor AS checked_by, "
+            f"r.recorded_at AS checked_at, r.record_version AS checked_version "
+            f"FROM unnest($2::text[]) AS t(teacher_id) "
+            f"LEFT JOIN {self.schema}.items i USING (teacher_id) "
+            f"LEFT JOIN {self.schema}.schools s ON s.school_code = i.school_code "
+            f"LEFT JOIN {self.schema}.spot_check_results r "
+            "ON r.sample_id = $1 AND r.teacher_id = t.teacher_id", sample_id, list(teacher_ids))
+        return {r["teacher_id"]: r for r in rows}
+
+    async def error_rates(self, conn: asyncpg.Connection, *, county_code: str | None,
+                          city_code: str | None) -> list[asyncpg.Record]:
+        """Checked records and errors found, per county and school (grouping sets: a row per
+        school, and one per county with school_code NULL)."""
+        return list(await conn.fetch(
+            f"SELECT r.county_code, r.school_code, max(s.name) AS school_name, "
+            f"count(*) AS checked, count(*) FILTER (WHERE r.outcome = 'error_found') AS errors "
+            f"FROM {self.schema}.spot_check_results r "
+            f"LEFT JOIN {self.schema}.schools s ON s.school_code = r.school_code "
+            "WHERE ($1::text IS NULL OR r.county_code = $1) "
+            "AND ($2::text IS NULL OR s.city_code = $2) "
+            "GROUP BY GROUPING SETS ((r.county_code), (r.county_code, r.school_code)) "
+            "ORDER BY r.county_code, r.school_code NULLS FIRST", county_code, city_code))
+
     async def statuses(self, conn: asyncpg.Connection, teacher_ids: Sequence[str]
                        ) -> dict[str, str]:
         rows = await conn.fetch(
@@ -172,3 +201,11 @@ class ReviewQueries:
     async def rebuilding(self, conn: asyncpg.Connection) -> bool:
         return bool(await conn.fetchval(
             f"SELECT rebuilding FROM {self.schema}.projection_state WHERE id = 1"))
+
+
+def sample_of(row: asyncpg.Record) -> SpotCheckSampleDrawn:
+    """A spot_checks row as the event that recorded it."""
+    return SpotCheckSampleDrawn(
+        sample_id=row["sample_id"], county_code=row["county_code"], seed=row["seed"],
+        requested_size=row["requested_size"], requested_percent=row["requested_percent"],
+        population=tuple(row["population"]), sample=tuple(row["sample"]))

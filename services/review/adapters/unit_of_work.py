@@ -11,11 +11,12 @@ from types import TracebackType
 import asyncpg
 
 from services.review.adapters.projection_store import ProjectionStore, item_from_row
-from services.review.adapters.queries import ReviewQueries
+from services.review.adapters.queries import ReviewQueries, sample_of
 from services.review.domain.model import ReviewItem, Status
 from shared.auth import Region
 from shared.contracts.base import EventPayload
 from shared.contracts.envelope import Envelope
+from shared.contracts.events import SpotCheckSampleDrawn
 from shared.eventstore.store import Append, EventStore, Metadata, UnitOfWork
 
 
@@ -62,6 +63,10 @@ class PgReviewUnitOfWork:
 
     async def school_approved(self, county_code: str) -> list[str]:
         return await self.queries.school_approved(self.conn, county_code)
+
+    async def spot_check_sample(self, sample_id: str) -> SpotCheckSampleDrawn | None:
+        row = await self.queries.spot_check(self.conn, sample_id)
+        return sample_of(row) if row else None
 
     async def stream_version(self, stream_id: str) -> int:
         return await self.store.version(self.conn, stream_id)

@@ -25,6 +25,7 @@ from shared.contracts.events import (
     SchoolChanged,
     SchoolClosed,
     SchoolRegistered,
+    SpotCheckResultRecorded,
     SpotCheckSampleDrawn,
 )
 from shared.errors import PoisonEvent
@@ -59,7 +60,18 @@ class SpotCheckFact:
     event_id: str
 
 
-Fact = TeacherFact | SchoolFact | DecisionFact | SpotCheckFact
+@dataclass(frozen=True)
+class SpotCheckResultFact:
+    """A spot-check result; the newest (highest position) per sample and teacher counts."""
+
+    event: SpotCheckResultRecorded
+    actor: str
+    recorded_at: datetime
+    position: int
+    event_id: str
+
+
+Fact = TeacherFact | SchoolFact | DecisionFact | SpotCheckFact | SpotCheckResultFact
 
 
 def read_fact(env: Envelope) -> Fact | None:
@@ -70,11 +82,14 @@ def read_fact(env: Envelope) -> Fact | None:
         return _school(env)
     if env.event_type in DECISION_EVENTS:
         return _decision(env)
-    if env.event_type == "SpotCheckSampleDrawn":
+    if env.event_type in ("SpotCheckSampleDrawn", "SpotCheckResultRecorded"):
         try:
             event = parse_payload(env)
         except (LookupError, ValidationError) as exc:
             raise PoisonEvent(f"unreadable spot check {env.event_id}: {exc}") from None
+        if isinstance(event, SpotCheckResultRecorded):
+            return SpotCheckResultFact(event, env.actor, env.occurred_at, env.position,
+                                       str(env.event_id))
         assert isinstance(event, SpotCheckSampleDrawn)
         return SpotCheckFact(event, env.actor, env.occurred_at, str(env.event_id))
     return None  # ReviewCompleted is implied by the county approval; others are not review's

@@ -12,7 +12,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shared.contracts.events import SpotCheckSampleDrawn
+from services.review.domain.diff import FIELD_ORDER
+from shared.contracts.events import SpotCheckResultRecorded, SpotCheckSampleDrawn
 from shared.errors import Conflict, Problem, ValidationProblem
 
 
@@ -59,3 +60,45 @@ def draw_spot_check(cmd: DrawSpotCheck, population: Sequence[str], *, sample_id:
 def redraw(event: SpotCheckSampleDrawn) -> tuple[str, ...]:
     """The sample drawn again from the recorded seed and population."""
     return draw(event.population, event.seed, len(event.sample))
+
+
+# The information items a checker can find wrong: the record's fields and its school (the ID
+# number by its own name: the checker compares the full number with the person's papers).
+CHECKABLE_FIELDS: tuple[str, ...] = tuple(
+    "id_number" if f == "id_number_masked" else f for f in FIELD_ORDER)
+
+
+@dataclass(frozen=True)
+class RecordSpotCheckResult:
+    """What checking one sampled record found: correct, or wrong in `fields`."""
+
+    sample_id: str
+    teacher_id: str
+    correct: bool
+    fields: tuple[str, ...] = ()
+    note: str = ""
+
+
+def record_result(cmd: RecordSpotCheckResult, sample: SpotCheckSampleDrawn, *,
+                  school_code: str, record_version: int) -> SpotCheckResultRecorded:
+    """The result event, or why it cannot be: the teacher must be in the sample; an error
+    names at least one known field, a correct record names none."""
+    if cmd.teacher_id not in sample.sample:
+        raise ValidationProblem([Problem("teacher_id", f"teacher {cmd.teacher_id} is not in "
+                                                       f"sample {sample.sample_id} (不在样本中)")])
+    fields = tuple(dict.fromkeys(f.strip() for f in cmd.fields if f.strip()))
+    unknown = [f for f in fields if f not in CHECKABLE_FIELDS]
+    if unknown:
+        raise ValidationProblem([Problem("fields", f"unknown fields {', '.join(unknown)}; "
+                                                   f"known: {', '.join(CHECKABLE_FIELDS)}")])
+    if cmd.correct and fields:
+        raise ValidationProblem([Problem("fields", "a correct record names no wrong fields "
+                                                   "(核对无误时不填错误项)")])
+    if not cmd.correct and not fields:
+        raise ValidationProblem([Problem("fields", "name the fields found wrong "
+                                                   "(请选择发现错误的信息项)")])
+    return SpotCheckResultRecorded(
+        sample_id=sample.sample_id, county_code=sample.county_code, teacher_id=cmd.teacher_id,
+        school_code=school_code, record_version=record_version,
+        outcome="correct" if cmd.correct else "error_found", fields=fields,
+        note=cmd.note.strip())

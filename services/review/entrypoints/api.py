@@ -29,7 +29,7 @@ from services.review.adapters.unit_of_work import PgReviewUnitOfWork
 from services.review.config import ReviewConfig, review_config
 from services.review.domain.decisions import DecideRecord, ResubmitRecord
 from services.review.domain.model import Kind, Status
-from services.review.domain.spotcheck import DrawSpotCheck
+from services.review.domain.spotcheck import DrawSpotCheck, RecordSpotCheckResult
 from services.review.service_layer import handlers, views
 from services.review.service_layer.handlers import BatchOutcome, Decided
 from services.review.service_layer.ports import UnitOfWorkFactory
@@ -251,6 +251,37 @@ async def list_spot_checks(
 ) -> dict[str, Any]:
     async with _runtime(request).pool.acquire() as conn:
         return await views.spot_checks(conn, _queries(request), principal, county_code, limit)
+
+
+class SpotCheckResultBody(_In):
+    teacher_id: str = Field(pattern=TEACHER_ID)
+    outcome: Literal["correct", "error_found"]
+    fields: list[Annotated[str, Field(max_length=40)]] = Field(
+        default_factory=list, max_length=20, description="the fields found wrong")
+    note: str = Field("", max_length=500)
+
+
+@router.post("/spot-checks/{sample_id}/results", status_code=201,
+             summary="Record what checking one sampled record found")
+async def post_spot_check_result(request: Request, principal: CurrentPrincipal,
+                                 sample_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
+                                 body: SpotCheckResultBody) -> dict[str, Any]:
+    event, env = await handlers.record_spot_check_result(
+        _uow(request), principal, RecordSpotCheckResult(
+            sample_id, body.teacher_id, body.outcome == "correct", tuple(body.fields),
+            body.note))
+    return {**event.model_dump(mode="json"), "event_id": str(env.event_id),
+            "actor": env.actor}
+
+
+@router.get("/spot-checks/error-rates",
+            summary="Spot-check error rates per county and school (default: caller's region)")
+async def get_error_rates(request: Request, principal: CurrentPrincipal,
+                          county_code: RegionCode = None,
+                          city_code: RegionCode = None) -> dict[str, Any]:
+    async with _runtime(request).pool.acquire() as conn:
+        return await views.error_rates(conn, _queries(request), principal,
+                                       county_code=county_code, city_code=city_code)
 
 
 @router.get("/spot-checks/{sample_id}", summary="One sample, redrawn from its seed to prove it")

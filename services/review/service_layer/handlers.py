@@ -37,12 +37,17 @@ from services.review.domain.decisions import (
 )
 from services.review.domain.errors import NotAwaitingDecision, Rebuilding
 from services.review.domain.model import ReviewItem, Status
-from services.review.domain.spotcheck import DrawSpotCheck, draw_spot_check
+from services.review.domain.spotcheck import (
+    DrawSpotCheck,
+    RecordSpotCheckResult,
+    draw_spot_check,
+    record_result,
+)
 from services.review.service_layer.ports import ReviewUnitOfWork, UnitOfWorkFactory
 from shared.auth import Principal, Region, Role
 from shared.contracts.base import EventPayload
 from shared.contracts.envelope import Envelope
-from shared.contracts.events import SpotCheckSampleDrawn
+from shared.contracts.events import SpotCheckResultRecorded, SpotCheckSampleDrawn
 from shared.contracts.vocabulary import ReviewLevel
 from shared.errors import ConcurrencyConflict, Conflict, Forbidden, NotFound, TmisError
 from shared.eventstore.store import Append, Metadata
@@ -304,6 +309,29 @@ async def draw_sample(uow_factory: UnitOfWorkFactory, principal: Principal,
         event = draw_spot_check(cmd, await uow.school_approved(cmd.county_code),
                                 sample_id=sample_id, seed=seed)
         [env] = await uow.record(f"spotcheck-{cmd.county_code}-{sample_id}", 0, [event],
+                                 Metadata(actor=principal.subject))
+    return event, env
+
+
+async def record_spot_check_result(uow_factory: UnitOfWorkFactory, principal: Principal,
+                                   cmd: RecordSpotCheckResult
+                                   ) -> tuple[SpotCheckResultRecorded, Envelope]:
+    """Record what checking one sampled record found, on the sample's stream. The county that
+    drew it (or above) records; the version checked is the one under review now."""
+    async with uow_factory() as uow:
+        sample = await uow.spot_check_sample(cmd.sample_id)
+        if sample is None:
+            raise NotFound(f"spot check {cmd.sample_id} does not exist")
+        principal.require(await uow.county_region(sample.county_code), write=True)
+        if principal.role is Role.SCHOOL_ADMIN:
+            raise Forbidden("spot-check results are recorded by the county (抽查结果由县区登记)")
+        item = await uow.lock_item(cmd.teacher_id)
+        if item is None:
+            raise NotFound(f"teacher {cmd.teacher_id} is not in review")
+        event = record_result(cmd, sample, school_code=item.school_code,
+                              record_version=item.record_version)
+        stream = f"spotcheck-{sample.county_code}-{sample.sample_id}"
+        [env] = await uow.record(stream, await uow.stream_version(stream), [event],
                                  Metadata(actor=principal.subject))
     return event, env
 

@@ -14,6 +14,7 @@ from services.review.domain.model import ReviewItem, Status
 from shared.auth import Region
 from shared.contracts.base import EventPayload
 from shared.contracts.envelope import Envelope
+from shared.contracts.events import SpotCheckSampleDrawn
 from shared.eventstore.store import Append, Metadata
 
 
@@ -50,6 +51,10 @@ class ReviewUnitOfWork(Protocol):
 
     async def school_approved(self, county_code: str) -> list[str]:
         """Teacher ids of the county's active school-approved records, ordered."""
+        ...
+
+    async def spot_check_sample(self, sample_id: str) -> SpotCheckSampleDrawn | None:
+        """A drawn sample as its event recorded it; None if there is none."""
         ...
 
     async def stream_version(self, stream_id: str) -> int:

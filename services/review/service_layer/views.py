@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from services.review.adapters.projection_store import item_from_row
-from services.review.adapters.queries import QueueFilter, ReviewQueries
+from services.review.adapters.queries import QueueFilter, ReviewQueries, sample_of
 from services.review.config import ReviewConfig
 from services.review.domain.authority import lines_reviewed_by
 from services.review.domain.checks import same_person_check
@@ -21,7 +21,7 @@ from shared.auth import Principal, Region
 from shared.contracts.events import SpotCheckSampleDrawn
 from shared.contracts.vocabulary import ReviewLevel
 from shared.domain.divisions import divisions
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.eventstore.store import EventStore
 
 LEVEL_STATUS = {ReviewLevel.SCHOOL: Status.SUBMITTED, ReviewLevel.COUNTY: Status.SCHOOL_APPROVED}
@@ -156,16 +156,57 @@ async def spot_check(conn: asyncpg.Connection, q: ReviewQueries, principal: Prin
     if row is None:
         raise NotFound(f"spot check {sample_id} does not exist")
     principal.require(await q.county_region(conn, row["county_code"]))
-    event = SpotCheckSampleDrawn(
-        sample_id=row["sample_id"], county_code=row["county_code"], seed=row["seed"],
-        requested_size=row["requested_size"], requested_percent=row["requested_percent"],
-        population=tuple(row["population"]), sample=tuple(row["sample"]))
-    statuses = await q.statuses(conn, event.sample)
+    event = sample_of(row)
+    members = await q.sample_members(conn, event.sample_id, event.sample)
+    checked = [m for m in members.values() if m["outcome"]]
     return {
         **spot_check_body(event), "actor": row["actor"], "drawn_at": row["drawn_at"],
         "redrawn_sample": list(redraw(event)), "verified": redraw(event) == event.sample,
-        "members": [{"teacher_id": t, "status": statuses.get(t)} for t in event.sample],
+        "members": [_member(t, members.get(t)) for t in event.sample],
+        "checked": len(checked),
+        "errors": sum(1 for m in checked if m["outcome"] == "error_found"),
     }
+
+
+def _member(teacher_id: str, m: asyncpg.Record | None) -> dict[str, Any]:
+    if m is None:
+        return {"teacher_id": teacher_id, "status": None, "result": None}
+    result = None if m["outcome"] is None else {
+        "outcome": m["outcome"], "fields": list(m["fields"] or []), "note": m["note"],
+        "checked_by": m["checked_by"], "checked_at": m["checked_at"],
+        "record_version": m["checked_version"]}
+    return {"teacher_id": teacher_id, "name": m["name"], "school_code": m["school_code"],
+            "school_name": m["school_name"], "status": m["status"], "result": result}
+
+
+async def error_rates(conn: asyncpg.Connection, q: ReviewQueries, principal: Principal, *,
+                      county_code: str | None, city_code: str | None) -> dict[str, Any]:
+    """Spot-check error rates per county and per school, inside the caller's region."""
+    if county_code:
+        principal.require(await q.county_region(conn, county_code))
+    elif city_code:
+        principal.require(Region(city_code=city_code))
+    elif not principal.province_wide:
+        county_code, city_code = principal.county_code, principal.city_code
+        if principal.school_code or not (county_code or city_code):
+            raise Forbidden("spot-check error rates are read by counties, cities and the "
+                            "province (抽查差错率由县区及以上查看)")
+        if county_code:
+            city_code = None
+    rows = await q.error_rates(conn, county_code=county_code, city_code=city_code)
+
+    def rate(r: asyncpg.Record) -> dict[str, Any]:
+        checked, errors = int(r["checked"]), int(r["errors"])
+        return {"checked": checked, "errors": errors,
+                "error_rate": round(errors / checked, 4) if checked else None}
+
+    counties = [{"county_code": r["county_code"], **rate(r)} for r in rows
+                if r["school_code"] is None]
+    schools = [{"county_code": r["county_code"], "school_code": r["school_code"],
+                "school_name": r["school_name"], **rate(r)} for r in rows
+               if r["school_code"] is not None]
+    return {"county_code": county_code, "city_code": city_code, "counties": counties,
+            "schools": schools}
 
 
 def spot_check_body(event: SpotCheckSampleDrawn) -> dict[str, Any]:

@@ -57,3 +57,17 @@ class ReviewClient:
 
     async def spot_check(self, token: str, sample_id: str) -> dict[str, Any]:
         return await self.backend.json("GET", f"/v1/spot-checks/{sample_id}", token)
+
+    async def record_result(self, token: str, sample_id: str, teacher_id: str, outcome: str,
+                            fields: list[str], note: str) -> dict[str, Any]:
+        return await self.backend.json(
+            "POST", f"/v1/spot-checks/{sample_id}/results", token,
+            json={"teacher_id": teacher_id, "outcome": outcome, "fields": fields,
+                  "note": note})
+
+    async def error_rates(self, token: str, county_code: str | None = None,
+                          city_code: str | None = None) -> dict[str, Any]:
+        params = {k: v for k, v in (("county_code", county_code), ("city_code", city_code))
+                  if v}
+        return await self.backend.json("GET", "/v1/spot-checks/error-rates", token,
+                                       params=params)

@@ -33,6 +33,7 @@ from services.web.service_layer.errors import (
     BackendError,
     Conflicting,
     Invalid,
+    NotAllowed,
     NotFoundThere,
 )
 
@@ -219,16 +220,18 @@ async def _spot_page(request: Request, *, county_code: str, values: dict[str, st
     user = user_of(request)
     samples: list[dict[str, Any]] = []
     note = ""
+    rates: dict[str, Any] = {}
     if county_code:
         try:
             samples = (await backends(request).review.spot_checks(user.token, county_code)
                        ).get("spot_checks", [])
-        except (Invalid, NotFoundThere) as exc:
+            rates = await backends(request).review.error_rates(user.token, county_code)
+        except (Invalid, NotFoundThere, NotAllowed) as exc:
             note = chinese_message(exc.message)
     return render(request, "spot_checks.html", {
         "title": "抽查", "county_code": county_code, "values": values, "samples": samples,
-        "note": note, "errors": errors or {}, "form_errors": form_errors or []},
-        status=status, user=user)
+        "rates": rates, "note": note, "errors": errors or {},
+        "form_errors": form_errors or []}, status=status, user=user)
 
 
 @router.get("/review/spot-checks")
@@ -277,8 +280,54 @@ async def draw(request: Request) -> Response:
 async def spot_check(request: Request,
                      sample_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]) -> Response:
     user = user_of(request)
+    return await _sample_page(request, user, sample_id)
+
+
+async def _sample_page(request: Request, user: Any, sample_id: str, *,
+                       errors: dict[str, str] | None = None, status: int = 200) -> Response:
     sample = await backends(request).review.spot_check(user.token, sample_id)
-    members = [{**m, "status_label": status_label(m.get("status"))}
+    members = [{**m, "status_label": status_label(m.get("status")),
+                "result_label": _result_label(m.get("result"))}
                for m in sample.get("members", [])]
-    return render(request, "spot_check.html", {"title": "抽查样本", "sample": sample,
-                                               "members": members}, user=user)
+    return render(request, "spot_check.html", {
+        "title": "抽查样本", "sample": sample, "members": members,
+        "fields": [(f, field_label(f)) for f in CHECKABLE], "errors": errors or {}},
+        status=status, user=user)
+
+
+# The items a checker can find wrong (review's CHECKABLE_FIELDS), in the record's order.
+CHECKABLE = ("name", "id_number", "gender", "birth_date", "ethnicity", "political_status",
+             "post_status", "is_fulltime_teacher", "stage_taught", "hire_date",
+             "highest_education", "professional_title", "teacher_qualification", "school_code")
+
+
+def _result_label(result: dict[str, Any] | None) -> str:
+    if not result:
+        return "未登记"
+    if result.get("outcome") == "correct":
+        return "核对无误"
+    wrong = "、".join(field_label(f) for f in result.get("fields", []))
+    return f"发现错误：{wrong}" + (f"（{result['note']}）" if result.get("note") else "")
+
+
+@router.post("/review/spot-checks/{sample_id}/results")
+async def record_result(request: Request,
+                        sample_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]) -> Response:
+    """抽查结果 for one sampled record: correct, or the fields found wrong."""
+    user = user_of(request)
+    form = await checked_form(request)
+    teacher_id, outcome = text(form, "teacher_id"), text(form, "outcome")
+    fields = [f for f in form.getlist("fields") if isinstance(f, str) and f in CHECKABLE]
+    if outcome not in ("correct", "error_found"):
+        return await _sample_page(request, user, sample_id, status=422,
+                                  errors={teacher_id: "请选择核对结果"})
+    try:
+        await backends(request).review.record_result(user.token, sample_id, teacher_id,
+                                                     outcome, fields, text(form, "note"))
+    except Invalid as exc:
+        message = ("请勾选发现错误的信息项" if outcome == "error_found" and not fields
+                   else chinese_message(exc.problems[0]["msg"] if exc.problems
+                                        else exc.message))
+        return await _sample_page(request, user, sample_id, status=422,
+                                  errors={teacher_id: message})
+    return redirect(f"/review/spot-checks/{sample_id}", "已登记抽查结果")

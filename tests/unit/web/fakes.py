@@ -54,6 +54,7 @@ class FakeBackends:
     patches: list[dict[str, Any]] = field(default_factory=list)
     applied: list[bytes] = field(default_factory=list)
     transfers: list[dict[str, Any]] = field(default_factory=list)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
     flags: list[dict[str, Any]] = field(default_factory=list)
     requests: list[httpx.Request] = field(default_factory=list)
     revoked: set[str] = field(default_factory=set)
@@ -275,6 +276,8 @@ class FakeBackends:
                                              "rejected": len(results) - approved,
                                              "failed": 0})
         parts = path.strip("/").split("/")
+        if parts[:2] == ["v1", "spot-checks"]:
+            return self._spot_check(method, parts, request)
         if parts[:2] == ["v1", "teachers"]:
             item = self.queue.get(parts[2])
             if item is None:
@@ -297,6 +300,38 @@ class FakeBackends:
                 "checks": [{"check": "gender_matches_id", "passed": False,
                             "severity": "hard", "message": "gender differs from the ID"}]})
         return error(404, "not_found", f"fake review has no {method} {path}")
+
+    def _spot_check(self, method: str, parts: list[str],
+                    request: httpx.Request) -> httpx.Response:
+        """One sample of every teacher in the queue; results as review keeps them."""
+        if parts[2:] == []:
+            return httpx.Response(200, json={"county_code": COUNTY, "spot_checks": []})
+        if parts[2:] == ["error-rates"]:
+            done = list(self.results.values())
+            errors = sum(1 for r in done if r["outcome"] == "error_found")
+            row = {"checked": len(done), "errors": errors,
+                   "error_rate": errors / len(done) if done else None}
+            return httpx.Response(200, json={"counties": [{"county_code": COUNTY, **row}],
+                                             "schools": [{"county_code": COUNTY,
+                                                          "school_code": SCHOOL,
+                                                          "school_name": "城关第一小学",
+                                                          **row}] if done else []})
+        if method == "POST" and parts[3:] == ["results"]:
+            body = json.loads(request.content)
+            if body["outcome"] == "error_found" and not body["fields"]:
+                return error(422, "validation_failed", "invalid input",
+                             [{"loc": "fields", "msg": "name the fields found wrong"}])
+            self.results[body["teacher_id"]] = body
+            return httpx.Response(201, json=body)
+        if method == "GET" and len(parts) == 3:
+            members = [{"teacher_id": t, "name": i["name"], "school_name": "城关第一小学",
+                        "status": i["status"], "result": self.results.get(t)}
+                       for t, i in self.queue.items()]
+            return httpx.Response(200, json={
+                "sample_id": parts[2], "county_code": COUNTY, "seed": 1, "verified": True,
+                "population_size": len(members), "members": members,
+                "checked": len(self.results), "actor": "county1", "drawn_at": None})
+        return error(404, "not_found", "fake review has no such spot-check route")
 
     def _resubmit(self, teacher_id: str, item: dict[str, Any],
                   body: dict[str, Any]) -> httpx.Response:

@@ -115,3 +115,25 @@ def test_a_rejected_teacher_is_resubmitted_unchanged_with_a_note(
     assert backends.decisions == [{"teacher_id": teacher_id, "decision": "resubmit",
                                    "record_version": 1, "note": "已核对毕业证原件"}]
     assert "不修改，重新提交" not in client.get(f"/school/teachers/{teacher_id}").text
+
+
+def test_the_county_records_a_spot_check_result_naming_the_wrong_field(
+        sign_in: SignIn, backends: FakeBackends) -> None:
+    teacher_id = backends.add_teacher("郑爽", status="school_approved")
+    client = sign_in("county1")
+    url = "/review/spot-checks/" + "c" * 32
+    page = client.get(url)
+    assert page.status_code == 200 and "郑爽" in page.text and "未登记" in page.text
+
+    unnamed = client.post(url + "/results", data={
+        "csrf_token": csrf_of(page.text), "teacher_id": teacher_id, "outcome": "error_found"})
+    done = client.post(url + "/results", data={
+        "csrf_token": csrf_of(page.text), "teacher_id": teacher_id, "outcome": "error_found",
+        "fields": ["highest_education", "not_a_field"], "note": "与毕业证不符"})
+
+    assert unnamed.status_code == 422 and "请勾选发现错误的信息项" in unnamed.text
+    assert done.status_code == 303
+    assert backends.results[teacher_id]["fields"] == ["highest_education"]
+    assert "发现错误：最高学历（与毕业证不符）" in client.get(url).text
+    rates = client.get("/review/spot-checks?county_code=620102").text
+    assert "抽查差错率" in rates and "100.0%" in rates
