@@ -452,6 +452,37 @@ async def test_spot_check_results_name_the_wrong_fields_and_give_error_rates_per
     assert [c["county_code"] for c in rates["counties"]] == [COUNTY_C]
 
 
+async def test_data_quality_counts_failures_rejections_backlog_duplicates_and_gaps(env: Env):
+    county = "620105"  # 安宁区: no other test uses it
+    one, two = await env.school(county), await env.school(county)
+    twin = a_record(env.intake.rng)
+    first, _ = await env.intake.teacher(one, twin)
+    second, _ = await env.intake.teacher(two, {**twin, "id_number_masked": "620102********0000"})
+    gaps, _ = await env.intake.teacher(one, a_record(env.intake.rng, highest_education=None))
+    for tid in (first, second, gaps):
+        await env.wait(tid, status="submitted")
+    r = await env.decide(first, env.school_admin(one, county), 1, "reject", "照片缺失")
+    assert r.status_code == 200, r.text
+
+    whole = await env.svc.client.get("/v1/quality", headers=env.county_admin(county))
+    before = await env.svc.client.get("/v1/quality", headers=env.province,
+                                      params={"city_code": CITY, "as_of": "2017-01-01"})
+    school = await env.svc.client.get("/v1/quality", headers=env.school_admin(one, county))
+
+    assert whole.status_code == 200, whole.text
+    body = whole.json()
+    by_school = {s["school_code"]: s for s in body["schools"]}
+    assert (by_school[one]["records"], by_school[one]["rejected_now"],
+            by_school[one]["awaiting_school"]) == (2, 1, 1)
+    assert by_school[one]["incomplete"] == 1 and by_school[two]["suspected_duplicates"] == 1
+    assert by_school[one]["oldest_waiting_days"] is not None
+    assert (body["decisions"], body["rejections"], body["rejection_rate"]) == (1, 1, 1.0)
+    assert {d["teacher_id"] for d in body["duplicates"]} == {first, second}
+    [mine] = [c for c in before.json()["counties"] if c["county_code"] == county]
+    assert mine["records"] == 3 and mine.get("decisions") is None  # none decided by 2017
+    assert school.status_code == 403
+
+
 async def test_the_rebuilt_projection_equals_the_live_one(env: Env):
     school = await env.school(COUNTY_B)
     tids = [await env.teacher(school) for _ in range(3)]

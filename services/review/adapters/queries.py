@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -190,6 +191,62 @@ class ReviewQueries:
             "AND ($2::text IS NULL OR s.city_code = $2) "
             "GROUP BY GROUPING SETS ((r.county_code), (r.county_code, r.school_code)) "
             "ORDER BY r.county_code, r.school_code NULLS FIRST", county_code, city_code))
+
+    async def quality(self, conn: asyncpg.Connection, *, county_code: str | None,
+                      city_code: str | None, by_school: bool) -> list[asyncpg.Record]:
+        """Data quality of the active records per county (or per school of one county): check
+        failures, rejections, the review backlog and its age, suspected duplicates (the same
+        name and birth date active at another school) and incomplete records."""
+        group = "s.county_code, i.school_code" if by_school else "s.county_code"
+        name = "max(s.name) AS school_name, " if by_school else ""
+        return list(await conn.fetch(
+            f"SELECT {group}, {name}count(*) AS records, "
+            "count(*) FILTER (WHERE i.hard_failures > 0) AS failing_checks, "
+            "count(*) FILTER (WHERE i.status = 'rejected') AS rejected, "
+            "count(*) FILTER (WHERE i.status = 'submitted') AS awaiting_school, "
+            "count(*) FILTER (WHERE i.status = 'school_approved') AS awaiting_second_level, "
+            "min(i.submitted_at) FILTER (WHERE i.status IN ('submitted', 'school_approved')) "
+            "AS oldest_waiting_since, "
+            "count(*) FILTER (WHERE i.checks @> '[{\"check\": \"required_fields\"}]' "
+            "OR i.checks @> '[{\"check\": \"optional_core_fields\"}]') AS incomplete, "
+            "count(*) FILTER (WHERE EXISTS (SELECT 1 FROM "
+            f"{self.schema}.items o WHERE o.active AND o.school_code <> i.school_code "
+            "AND o.person_name = i.person_name AND o.person_birth_date = i.person_birth_date)) "
+            "AS suspected_duplicates "
+            f"FROM {self.schema}.items i JOIN {self.schema}.schools s USING (school_code) "
+            "WHERE i.active AND ($1::text IS NULL OR s.county_code = $1) "
+            f"AND ($2::text IS NULL OR s.city_code = $2) GROUP BY {group} ORDER BY {group}",
+            county_code, city_code))
+
+    async def decision_counts(self, conn: asyncpg.Connection, *, county_code: str | None,
+                              city_code: str | None, as_of: datetime | None
+                              ) -> dict[str, tuple[int, int]]:
+        """Per county: (decisions, rejections) made up to `as_of` (all when None)."""
+        rows = await conn.fetch(
+            f"SELECT s.county_code, count(*) AS decisions, "
+            "count(*) FILTER (WHERE NOT d.approved AND NOT d.resubmitted) AS rejections "
+            f"FROM {self.schema}.decisions d JOIN {self.schema}.items i USING (teacher_id) "
+            f"JOIN {self.schema}.schools s USING (school_code) "
+            "WHERE NOT d.resubmitted AND ($1::text IS NULL OR s.county_code = $1) "
+            "AND ($2::text IS NULL OR s.city_code = $2) "
+            "AND ($3::timestamptz IS NULL OR d.decided_at <= $3) GROUP BY s.county_code",
+            county_code, city_code, as_of)
+        return {r["county_code"]: (int(r["decisions"]), int(r["rejections"])) for r in rows}
+
+    async def suspected_duplicates(self, conn: asyncpg.Connection, *, county_code: str,
+                                   limit: int) -> list[asyncpg.Record]:
+        """Pairs: an active record of this county and one with the same name and birth date
+        active at another school (anywhere in the province)."""
+        return list(await conn.fetch(
+            f"SELECT i.teacher_id, i.person_name AS name, i.person_birth_date AS birth_date, "
+            f"i.school_code, s.name AS school_name, o.teacher_id AS other_teacher_id, "
+            f"o.school_code AS other_school_code, os.name AS other_school_name "
+            f"FROM {self.schema}.items i JOIN {self.schema}.schools s USING (school_code) "
+            f"JOIN {self.schema}.items o ON o.active AND o.school_code <> i.school_code "
+            "AND o.person_name = i.person_name AND o.person_birth_date = i.person_birth_date "
+            f"LEFT JOIN {self.schema}.schools os ON os.school_code = o.school_code "
+            "WHERE i.active AND s.county_code = $1 ORDER BY i.person_name, i.teacher_id "
+            "LIMIT $2", county_code, limit))
 
     async def statuses(self, conn: asyncpg.Connection, teacher_ids: Sequence[str]
                        ) -> dict[str, str]:

@@ -17,8 +17,9 @@ service and province accounts; the list form of POST /v1/decisions has no room f
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -39,6 +40,7 @@ from shared.errors import Problem, ValidationProblem
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["review"])
+PROVINCE_TZ = ZoneInfo("Asia/Shanghai")
 
 SCHOOL_CODE = r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$"
 REGION_CODE = r"^\d{6}$"
@@ -241,6 +243,19 @@ async def post_spot_check(request: Request, principal: CurrentPrincipal,
                "actor": env.actor, "drawn_at": env.occurred_at.isoformat()}
     return JSONResponse(content, status_code=201,
                         headers={"Location": f"/v1/spot-checks/{event.sample_id}"})
+
+
+@router.get("/quality", summary="Data quality per county (or per school of one county)")
+async def get_quality(request: Request, principal: CurrentPrincipal,
+                      county_code: RegionCode = None, city_code: RegionCode = None,
+                      as_of: Annotated[date | None, Query(
+                          description="count decisions made up to the end of this day "
+                                      "(Asia/Shanghai)")] = None) -> dict[str, Any]:
+    until = (datetime.combine(as_of, time.max, tzinfo=PROVINCE_TZ) if as_of else None)
+    async with _runtime(request).pool.acquire() as conn:
+        return await views.quality(conn, _queries(request), principal,
+                                   county_code=county_code, city_code=city_code,
+                                   as_of=until, now=datetime.now(UTC))
 
 
 @router.get("/spot-checks", summary="A county's spot-check samples, newest first")

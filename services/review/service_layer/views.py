@@ -5,6 +5,7 @@ for the history, review's own event store, which is the record of who decided wh
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -224,3 +225,80 @@ async def spot_checks(conn: asyncpg.Connection, q: ReviewQueries, principal: Pri
     rows = await q.spot_checks(conn, county_code, limit)
     return {"county_code": county_code, "spot_checks": [dict(r) for r in rows]}
 
+
+
+async def quality(conn: asyncpg.Connection, q: ReviewQueries, principal: Principal, *,
+                  county_code: str | None, city_code: str | None,
+                  as_of: datetime | None, now: datetime) -> dict[str, Any]:
+    """Data quality at a glance (数据质量), inside the caller's region: per county, or per
+    school with the suspected duplicates listed when one county is asked for. The record
+    figures are the projection's state now; decision figures (the rejection rate) count the
+    decisions made up to `as_of`."""
+    county_code, city_code = await _quality_scope(conn, q, principal, county_code, city_code)
+    by_school = county_code is not None
+    rows = await q.quality(conn, county_code=county_code, city_code=city_code,
+                           by_school=by_school)
+    decided = await q.decision_counts(conn, county_code=county_code, city_code=city_code,
+                                      as_of=as_of)
+
+    def figures(r: asyncpg.Record) -> dict[str, Any]:
+        records = int(r["records"])
+        since = r["oldest_waiting_since"]
+        return {
+            "records": records, "failing_checks": int(r["failing_checks"]),
+            "check_failure_rate": _ratio(int(r["failing_checks"]), records),
+            "rejected_now": int(r["rejected"]),
+            "awaiting_school": int(r["awaiting_school"]),
+            "awaiting_second_level": int(r["awaiting_second_level"]),
+            "oldest_waiting_since": since,
+            "oldest_waiting_days": (now - since).days if since else None,
+            "suspected_duplicates": int(r["suspected_duplicates"]),
+            "incomplete": int(r["incomplete"]),
+            "incomplete_rate": _ratio(int(r["incomplete"]), records)}
+
+    counties: dict[str, dict[str, Any]] = {}
+    schools: list[dict[str, Any]] = []
+    for r in rows:
+        if by_school:
+            schools.append({"county_code": r["county_code"], "school_code": r["school_code"],
+                            "school_name": r["school_name"], **figures(r)})
+        else:
+            counties[r["county_code"]] = {"county_code": r["county_code"], **figures(r)}
+    for code, (decisions, rejections) in decided.items():
+        row = counties.setdefault(code, {"county_code": code}) if not by_school else None
+        if row is not None:
+            row.update(decisions=decisions, rejections=rejections,
+                       rejection_rate=_ratio(rejections, decisions))
+    out: dict[str, Any] = {"county_code": county_code, "city_code": city_code,
+                           "as_of": as_of, "counties": list(counties.values())}
+    if by_school:
+        assert county_code is not None
+        decisions, rejections = decided.get(county_code, (0, 0))
+        out.update(schools=schools, decisions=decisions, rejections=rejections,
+                   rejection_rate=_ratio(rejections, decisions),
+                   duplicates=[dict(r) for r in await q.suspected_duplicates(
+                       conn, county_code=county_code, limit=200)])
+    return out
+
+
+async def _quality_scope(conn: asyncpg.Connection, q: ReviewQueries, principal: Principal,
+                         county_code: str | None, city_code: str | None
+                         ) -> tuple[str | None, str | None]:
+    if county_code:
+        principal.require(await q.county_region(conn, county_code))
+        return county_code, None
+    if city_code:
+        principal.require(Region(city_code=city_code))
+        return None, city_code
+    if principal.province_wide:
+        return None, None
+    if principal.school_code or not (principal.county_code or principal.city_code):
+        raise Forbidden("data quality is read by counties, cities and the province "
+                        "(数据质量由县区及以上查看)")
+    if principal.county_code:
+        return principal.county_code, None
+    return None, principal.city_code
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None

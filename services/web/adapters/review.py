@@ -71,3 +71,10 @@ class ReviewClient:
                   if v}
         return await self.backend.json("GET", "/v1/spot-checks/error-rates", token,
                                        params=params)
+
+    async def quality(self, token: str, *, county_code: str | None = None,
+                      city_code: str | None = None, as_of: str | None = None
+                      ) -> dict[str, Any]:
+        params = {k: v for k, v in (("county_code", county_code), ("city_code", city_code),
+                                    ("as_of", as_of)) if v}
+        return await self.backend.json("GET", "/v1/quality", token, params=params)

@@ -331,3 +331,29 @@ async def record_result(request: Request,
         return await _sample_page(request, user, sample_id, status=422,
                                   errors={teacher_id: message})
     return redirect(f"/review/spot-checks/{sample_id}", "已登记抽查结果")
+
+
+# ---------------------------------------------------------------------------- data quality
+
+
+@router.get("/quality")
+async def quality_page(request: Request,
+                       county_code: Annotated[str, Query(pattern=r"^(\d{6})?$")] = "",
+                       as_of: Annotated[str, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = ""
+                       ) -> Response:
+    """数据质量: per county (or per school of one county, with suspected duplicates)."""
+    user = user_of(request)
+    try:
+        data = await backends(request).review.quality(
+            user.token, county_code=county_code or None, as_of=as_of or None)
+    except (Invalid, NotAllowed) as exc:
+        return render(request, "quality.html", {
+            "title": "数据质量", "data": {}, "note": chinese_message(exc.message),
+            "county_code": county_code, "as_of": as_of}, status=exc.status, user=user)
+    return render(request, "quality.html", {
+        "title": "数据质量", "data": data, "note": "", "county_code": county_code,
+        "as_of": as_of, "percent": _percent}, user=user)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.1f}%"

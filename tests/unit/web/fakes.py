@@ -275,6 +275,8 @@ class FakeBackends:
             return httpx.Response(200, json={"results": results, "approved": approved,
                                              "rejected": len(results) - approved,
                                              "failed": 0})
+        if method == "GET" and path == "/v1/quality":
+            return self._quality(request.url.params, claims)
         parts = path.strip("/").split("/")
         if parts[:2] == ["v1", "spot-checks"]:
             return self._spot_check(method, parts, request)
@@ -300,6 +302,27 @@ class FakeBackends:
                 "checks": [{"check": "gender_matches_id", "passed": False,
                             "severity": "hard", "message": "gender differs from the ID"}]})
         return error(404, "not_found", f"fake review has no {method} {path}")
+
+    def _quality(self, params: Any, claims: dict[str, Any]) -> httpx.Response:
+        if claims.get("school"):
+            return error(403, "forbidden", "data quality is read by counties and above")
+        row = {"records": len(self.teachers), "failing_checks": 1, "check_failure_rate": 0.5,
+               "rejected_now": 0, "awaiting_school": 1, "awaiting_second_level": 1,
+               "oldest_waiting_days": 12, "suspected_duplicates": 2, "incomplete": 1,
+               "incomplete_rate": 0.5}
+        county = params.get("county_code") or claims.get("county")
+        if county:
+            return httpx.Response(200, json={
+                "county_code": county, "counties": [], "decisions": 4, "rejections": 1,
+                "rejection_rate": 0.25,
+                "schools": [{"county_code": county, "school_code": SCHOOL,
+                             "school_name": "城关第一小学", **row}],
+                "duplicates": [{"teacher_id": t, "name": "王芳", "birth_date": "1990-01-02",
+                                "school_code": SCHOOL, "school_name": "城关第一小学",
+                                "other_teacher_id": "x", "other_school_code": "6201020099",
+                                "other_school_name": "城关第二小学"} for t in self.teachers]})
+        return httpx.Response(200, json={"county_code": None, "counties": [
+            {"county_code": COUNTY, **row, "rejection_rate": 0.25}]})
 
     def _spot_check(self, method: str, parts: list[str],
                     request: httpx.Request) -> httpx.Response:

@@ -137,3 +137,20 @@ def test_the_county_records_a_spot_check_result_naming_the_wrong_field(
     assert "发现错误：最高学历（与毕业证不符）" in client.get(url).text
     rates = client.get("/review/spot-checks?county_code=620102").text
     assert "抽查差错率" in rates and "100.0%" in rates
+
+
+def test_data_quality_shows_a_county_its_schools_and_suspected_duplicates(
+        sign_in: SignIn, backends: FakeBackends) -> None:
+    backends.add_teacher("王芳")
+    county = sign_in("county1").get("/quality")
+    assert county.status_code == 200
+    assert "城关第一小学" in county.text and "城关第二小学" in county.text
+    assert "退回率 25.0%" in county.text and "50.0%" in county.text
+
+
+def test_the_province_sees_data_quality_per_county_and_a_school_is_refused(
+        sign_in: SignIn, backends: FakeBackends) -> None:
+    province = sign_in("prov1").get("/quality")
+    assert province.status_code == 200 and 'href="/quality?county_code=620102"' in province.text
+    school = sign_in("school1").get("/quality")
+    assert school.status_code == 403
