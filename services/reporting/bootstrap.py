@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from services.reporting.adapters.chasing_queries import ChasingQueries
 from services.reporting.adapters.snapshot_queries import SnapshotQueries
-from services.reporting.entrypoints import api, dashboard
+from services.reporting.entrypoints import api, api_chasing, dashboard
 from services.reporting.entrypoints.consumers import ReportingProjection
+from services.reporting.service_layer.chasing import ChasingDeps
 from services.reporting.service_layer.handlers import Deps
 from shared.consumer import Projection
 from shared.runtime import Runtime, ServiceSpec
@@ -30,15 +32,17 @@ def projections(runtime: Runtime) -> Sequence[Projection]:
 
 
 async def on_start(runtime: Runtime) -> None:
-    runtime.extras["deps"] = Deps(runtime.pool, runtime.store,
-                                  SnapshotQueries(runtime.store.schema))
+    deps = Deps(runtime.pool, runtime.store, SnapshotQueries(runtime.store.schema))
+    runtime.extras["deps"] = deps
+    runtime.extras["chasing"] = ChasingDeps(deps, ChasingQueries(runtime.store.schema))
 
 
 SPEC = ServiceSpec(
     name="reporting", schema="reporting", migrations_dir=MIGRATIONS, writes_events=True,
-    projections=projections, routers=(api.router, dashboard.router), on_start=on_start,
+    projections=projections, routers=(api.router, api_chasing.router, dashboard.router),
+    on_start=on_start,
     consumer_batch=2000,
     description="Materialised comparison views the department publishes: stage table, region "
-                "tables, findings, three-way comparison, sign-offs, confirmation tables; as of "
-                "any date.",
+                "tables, findings, three-way comparison, sign-offs, confirmation tables, "
+                "collection rounds and reminders to lagging units (催报); as of any date.",
 )

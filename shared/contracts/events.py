@@ -391,3 +391,53 @@ class ConfirmationTableReturned(EventPayload):
     school_code: SchoolCode
     teacher_ids: tuple[TeacherId, ...]
     signed: bool = True
+
+
+# --------------------------------------------------------------------------- chasing (催报)
+
+UnitLevel = Literal["city", "county", "school"]
+
+
+@register
+class CollectionRoundOpened(EventPayload):
+    event_type = "CollectionRoundOpened"
+    category = "chasing"
+    description = ("The province opened a collection round: its deadlines and the entry and "
+                   "review rates a unit must reach not to lag behind.")
+
+    round_id: str
+    title: str
+    entry_due: date  # schools finish entry and confirmation (the notice: 5 月 10 日)
+    report_due: date  # cities and universities report the review confirmation (5 月 15 日)
+    entry_target: float = Field(default=1.0, gt=0, le=1)
+    review_target: float = Field(default=1.0, gt=0, le=1)
+
+
+@register
+class LaggardNoticeSent(EventPayload):
+    event_type = "LaggardNoticeSent"
+    category = "chasing"
+    description = ("A reminder (催报通知) to a lagging city, county or school's administrators, "
+                   "with the rates it was sent for; other channels (SMS, mail) subscribe here.")
+
+    notice_id: str
+    round_id: str | None = None
+    level: UnitLevel
+    unit_code: str
+    unit_name: str
+    city_code: str | None = None
+    county_code: str | None = None
+    message: str
+    staff_rate: float | None = None
+    review_rate: float | None = None
+
+
+@register
+class LaggardNoticeRead(EventPayload):
+    event_type = "LaggardNoticeRead"
+    category = "chasing"
+    description = "An administrator of the unit a reminder was sent to opened it."
+
+    notice_id: str
+    level: UnitLevel
+    unit_code: str

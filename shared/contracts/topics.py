@@ -31,9 +31,11 @@ TOPICS: tuple[Topic, ...] = (
           "Review decisions at school and county level; spot-check samples."),
     Topic("tmis.orgsync.restructuring.v1", "orgsync", ("restructuring",), "batch-<batch_id>",
           "Quarterly restructuring batches: announced and applied."),
-    Topic("tmis.reporting.baseline.v1", "reporting", ("baseline", "signoff", "confirmation"),
-          "baseline-<id> / signoff-<county> / confirmation-<school>",
-          "Imported baselines, city completeness sign-offs, confirmation tables."),
+    Topic("tmis.reporting.baseline.v1", "reporting", ("baseline", "signoff", "confirmation",
+                                                         "chasing"),
+          "baseline-<id> / signoff-<county> / confirmation-<school> / round-<id> / notice-<id>",
+          "Imported baselines, city completeness sign-offs, confirmation tables, collection "
+          "rounds and reminders to lagging units (催报)."),
     Topic("tmis.deadletter.v1", "shared", (), "original key",
           "Messages a consumer could not parse or apply, with the reason in headers.", 1),
 )

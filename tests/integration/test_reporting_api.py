@@ -16,13 +16,12 @@ from tests.integration.test_reporting_world import (
     as_of,
     day,
     epoch,
-    reporting,
+    reporting_world,
     school,
-    sources,
     tag,
     teacher,
 )
-from tests.support import eventually, settings_for
+from tests.support import eventually
 from tests.unit.test_reporting_fixtures import STAGE_CSV
 
 pytestmark = pytest.mark.integration
@@ -30,10 +29,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 async def world(stack_env):
-    settings = settings_for(stack_env)
-    async with sources(settings) as src, \
-            reporting(settings, f"reporting_t{tag()}") as (svc, _):
-        yield src, svc
+    async with reporting_world(stack_env) as world:
+        yield world
 
 
 def unique_year() -> int:

@@ -24,13 +24,12 @@ from tests.integration.test_reporting_world import (
     as_of,
     day,
     epoch,
-    reporting,
+    reporting_world,
     school,
-    sources,
     tag,
     teacher,
 )
-from tests.support import eventually, settings_for
+from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -39,10 +38,8 @@ PROOF = {"sha256": "b" * 64, "media_type": "application/pdf", "size_bytes": 100}
 
 @pytest.fixture(scope="module")
 async def world(stack_env):
-    settings = settings_for(stack_env)
-    async with sources(settings) as src, \
-            reporting(settings, f"reporting_t{tag()}") as (svc, _):
-        yield src, svc
+    async with reporting_world(stack_env) as world:
+        yield world
 
 
 async def test_each_counting_rule_excludes_what_it_must(world):

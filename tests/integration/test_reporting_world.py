@@ -43,7 +43,7 @@ from shared.kafka import ensure_topics, make_producer
 from shared.outbox import OutboxRelay
 from shared.runtime import Runtime, build_app, group_id, start_runtime, stop_runtime
 from shared.settings import Settings
-from tests.support import RunningService
+from tests.support import RunningService, settings_for
 
 
 def tag() -> str:
@@ -188,6 +188,17 @@ async def reporting(settings: Settings, schema: str, *, http: bool = False
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(serving, 10)
         await stop_runtime(runtime, broker, tasks, stop)
+
+
+@contextlib.asynccontextmanager
+async def reporting_world(stack_env: Any
+                          ) -> AsyncIterator[tuple[Sources, ReportingUnderTest]]:
+    """Fake intake/review/orgsync sources and a reporting service of its own schema, for one
+    test module's `world` fixture."""
+    settings = settings_for(stack_env)
+    async with sources(settings) as src, \
+            reporting(settings, f"reporting_t{tag()}") as (svc, _):
+        yield src, svc
 
 
 def free_port() -> int:

@@ -16,9 +16,12 @@ from services.reporting.domain.history import EntityFact
 from shared.contracts.envelope import Envelope
 from shared.contracts.events import (
     BaselineImported,
+    CollectionRoundOpened,
     CompletenessSignedOff,
     ConfirmationTableExported,
     ConfirmationTableReturned,
+    LaggardNoticeRead,
+    LaggardNoticeSent,
     RestructuringBatchAnnounced,
     RestructuringBatchApplied,
 )
@@ -26,7 +29,7 @@ from shared.db import checked_schema
 
 PROJECTION_TABLES = ("entity_events", "school_versions", "teacher_versions",
                      "baselines", "baseline_chunks", "baseline_rows", "signoffs",
-                     "confirmation_events", "restructuring_batches")
+                     "confirmation_events", "restructuring_batches", "rounds", "notices")
 
 
 class ProjectionStore:
@@ -86,6 +89,33 @@ class ProjectionStore:
             env.event_id, p.county_code, p.city_code, env.occurred_at, env.recorded_at,
             env.actor, p.agrees, p.schools_system, p.staff_system, p.schools_base, p.staff_base,
             p.explanation)
+
+    async def add_round(self, conn: asyncpg.Connection, env: Envelope,
+                        p: CollectionRoundOpened) -> None:
+        await conn.execute(
+            f"INSERT INTO {self.s}.rounds (round_id, title, entry_due, report_due, "
+            "entry_target, review_target, opened_at, opened_by) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            p.round_id, p.title, p.entry_due, p.report_due, p.entry_target, p.review_target,
+            env.occurred_at, env.actor)
+
+    async def add_notice(self, conn: asyncpg.Connection, env: Envelope,
+                         p: LaggardNoticeSent) -> None:
+        await conn.execute(
+            f"INSERT INTO {self.s}.notices (notice_id, round_id, level, unit_code, unit_name, "
+            "city_code, county_code, message, staff_rate, review_rate, sent_at, sent_by) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+            p.notice_id, p.round_id, p.level, p.unit_code, p.unit_name, p.city_code,
+            p.county_code, p.message, p.staff_rate, p.review_rate, env.occurred_at, env.actor)
+
+    async def mark_notice_read(self, conn: asyncpg.Connection, env: Envelope,
+                               p: LaggardNoticeRead) -> None:
+        """The first reading counts (a redelivered or a second reading changes nothing); the
+        notice's own event comes first on its stream, so the row is there."""
+        await conn.execute(
+            f"UPDATE {self.s}.notices SET read_at = $2, read_by = $3 "
+            "WHERE notice_id = $1 AND (read_at IS NULL OR read_at > $2)",
+            p.notice_id, env.occurred_at, env.actor)
 
     async def add_confirmation(self, conn: asyncpg.Connection, env: Envelope,
                                p: ConfirmationTableExported | ConfirmationTableReturned) -> None:

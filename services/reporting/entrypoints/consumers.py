@@ -22,9 +22,12 @@ from shared.contracts.base import EventPayload, model_for, upcast
 from shared.contracts.envelope import Envelope
 from shared.contracts.events import (
     BaselineImported,
+    CollectionRoundOpened,
     CompletenessSignedOff,
     ConfirmationTableExported,
     ConfirmationTableReturned,
+    LaggardNoticeRead,
+    LaggardNoticeSent,
     RestructuringBatchAnnounced,
     RestructuringBatchApplied,
 )
@@ -69,6 +72,12 @@ class ReportingProjection:
                 await self.store.add_confirmation(conn, envelope, payload)
             case RestructuringBatchAnnounced() | RestructuringBatchApplied():
                 await self.store.add_batch(conn, envelope, payload)
+            case CollectionRoundOpened():
+                await self.store.add_round(conn, envelope, payload)
+            case LaggardNoticeSent():
+                await self.store.add_notice(conn, envelope, payload)
+            case LaggardNoticeRead():
+                await self.store.mark_notice_read(conn, envelope, payload)
             case _:
                 pass  # RecordApproved, RecordRejected, SpotCheckSampleDrawn: not counted
 
