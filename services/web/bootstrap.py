@@ -24,6 +24,7 @@ from services.web.config import SERVICE, WebSettings, load_web_settings
 from services.web.domain.forms import chinese_message
 from services.web.entrypoints import (
     pages_auth,
+    pages_chasing,
     pages_me,
     pages_province,
     pages_review,
@@ -87,7 +88,7 @@ def create_app(settings: WebSettings | None = None,
     app.state.backends = build_backends(settings, client)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (pages_auth, pages_school, pages_school_moves, pages_school_files,
-                   pages_review, pages_province, pages_me, pages_search):
+                   pages_review, pages_province, pages_me, pages_search, pages_chasing):
         app.include_router(module.router)
     _install_basics(app)
     _install_error_pages(app)

@@ -35,3 +35,36 @@ class ReportingClient:
                             signed: bool) -> dict[str, Any]:
         return await self.backend.json("POST", f"/v1/confirmation/{school_code}/returned",
                                        token, json={"signed": signed})
+
+    # ------------------------------------------------------------------ chasing (催报)
+
+    async def rounds(self, token: str) -> list[dict[str, Any]]:
+        answer: list[dict[str, Any]] = await self.backend.json("GET", "/v1/rounds", token)
+        return answer
+
+    async def open_round(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.backend.json("POST", "/v1/rounds", token, json=body)
+
+    async def laggards(self, token: str, level: str, round_id: str | None = None
+                       ) -> dict[str, Any]:
+        params = {"level": level, **({"round_id": round_id} if round_id else {})}
+        return await self.backend.json("GET", "/v1/laggards", token, long=True, params=params)
+
+    async def send_notices(self, token: str, level: str, unit_codes: list[str], message: str,
+                           round_id: str | None) -> dict[str, Any]:
+        return await self.backend.json("POST", "/v1/notices", token, long=True, json={
+            "level": level, "unit_codes": unit_codes, "message": message,
+            "round_id": round_id})
+
+    async def sent_notices(self, token: str, round_id: str | None = None
+                           ) -> list[dict[str, Any]]:
+        answer: list[dict[str, Any]] = await self.backend.json(
+            "GET", "/v1/notices", token, params={"round_id": round_id} if round_id else {})
+        return answer
+
+    async def my_notices(self, token: str) -> list[dict[str, Any]]:
+        answer: list[dict[str, Any]] = await self.backend.json("GET", "/v1/me/notices", token)
+        return answer
+
+    async def read_notice(self, token: str, notice_id: str) -> dict[str, Any]:
+        return await self.backend.json("POST", f"/v1/notices/{notice_id}/read", token)

@@ -21,15 +21,16 @@ SCHOOL_ADMIN = (Link("本校教师", "/school"), Link("新增教师", "/school/t
                 Link("学校初审", "/review"), Link("查找教师", "/search"))
 COUNTY_ADMIN = (Link("审核队列", "/review"), Link("抽查", "/review/spot-checks"),
                 Link("数据统计", "/dashboard"), Link("数据质量", "/quality"),
+                Link("催报", "/chasing"),
                 Link("查找教师", "/search"))
 CITY_ADMIN = (Link("数据统计", "/dashboard"), Link("审核队列", "/review"),
               Link("撤并预览", "/orgsync"),
               Link("待撤并", "/orgsync/pending"), Link("数据质量", "/quality"),
-              Link("查找教师", "/search"))
+              Link("催报", "/chasing"), Link("查找教师", "/search"))
 PROVINCE_ADMIN = (Link("数据统计", "/dashboard"), Link("审核队列", "/review"),
                   Link("撤并调整", "/orgsync"),
                   Link("待撤并", "/orgsync/pending"), Link("数据质量", "/quality"),
-              Link("查找教师", "/search"))
+                  Link("催报", "/chasing"), Link("查找教师", "/search"))
 READER = (Link("数据统计", "/dashboard"), Link("查找教师", "/search"))
 SCHOOL_READER = (Link("本校教师", "/school"),)
 TEACHER = (Link("我的信息", "/me"),)

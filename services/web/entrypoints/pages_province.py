@@ -16,6 +16,7 @@ from services.web.domain.forms import chinese_message
 from services.web.domain.navigation import may_apply, may_plan
 from services.web.domain.session import SessionUser
 from services.web.domain.views import headline_cards, report_tables
+from services.web.entrypoints.pages_chasing import home_notices
 from services.web.entrypoints.support import (
     PageError,
     backends,
@@ -81,6 +82,7 @@ async def dashboard(request: Request,
                         "tables": report_tables(answer)})
     query = f"?as_of={day}" if day else ""
     return render(request, "dashboard.html", {
+        "notices": await home_notices(request, user),
         "title": "数据统计", "as_of": day or "", "reports": reports, "unavailable": unavailable,
         "cards": headline_cards(headline) if headline else [], "notice": notice,
         "downloads": [(label, f"/dashboard/download/{n}.{fmt}{query}")

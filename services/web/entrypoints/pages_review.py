@@ -21,6 +21,7 @@ from services.web.domain.labels import (
 )
 from services.web.domain.navigation import review_level
 from services.web.domain.views import parse_selection, queue_rows, rejection_text
+from services.web.entrypoints.pages_chasing import home_notices
 from services.web.entrypoints.support import (
     backends,
     checked_form,
@@ -59,6 +60,7 @@ async def _queue_page(request: Request, *, status: str = "", school_code: str = 
         limit=PAGE, offset=offset)
     total = int(queue.get("total", 0))
     return render(request, "review_queue.html", {
+        "notices": await home_notices(request, user),
         "title": REVIEW_LEVEL.get(level or "", "审核") + "队列" if level else "审核队列",
         "rows": queue_rows(queue.get("items", [])), "total": total, "offset": offset,
         "page": PAGE, "status": status, "school_code": school_code,

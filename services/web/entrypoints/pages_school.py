@@ -24,6 +24,7 @@ from services.web.domain.forms import (
 )
 from services.web.domain.labels import field_label, status_label
 from services.web.domain.views import rejection_text, school_rows
+from services.web.entrypoints.pages_chasing import home_notices
 from services.web.entrypoints.support import (
     backends,
     checked_form,
@@ -59,7 +60,8 @@ async def school_page(request: Request,
     rows = school_rows(data.teachers, data.queue_items)
     names = {r.teacher_id: r.name for r in rows}
     return render(request, "school.html", {
-        "title": "本校教师", "school_code": code, "rows": rows, "notes": data.notes,
+        "notices": await home_notices(request, user), "title": "本校教师",
+        "school_code": code, "rows": rows, "notes": data.notes,
         "name": name, "page": page, "more": data.more,
         "flags": [{**f, "teacher_name": names.get(f.get("teacher_id", ""), ""),
                    "field_label": field_label(str(f.get("field", "")))} for f in data.flags],

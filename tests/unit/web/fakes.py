@@ -59,6 +59,7 @@ class FakeBackends:
     requests: list[httpx.Request] = field(default_factory=list)
     revoked: set[str] = field(default_factory=set)
     down: set[str] = field(default_factory=set)
+    notices: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.accounts.setdefault("school1", ("right-password-1", token(
@@ -406,6 +407,44 @@ class FakeBackends:
                             "flags": [], "note": ""}],
                 "summary": {"headline": {"entered_staff": 1234, "review_complete": 1}},
                 "flags": [], "sources": {}})
+        return self._chasing(method, path, request, claims)
+
+    def _chasing(self, method: str, path: str, request: httpx.Request,
+                 claims: dict[str, Any]) -> httpx.Response:
+        """One lagging school; reminders kept as reporting keeps them."""
+        if (method, path) == ("GET", "/v1/rounds"):
+            return httpx.Response(200, json=[])
+        if (method, path) == ("GET", "/v1/laggards"):
+            return httpx.Response(200, json={"round": None, "level": "school", "units": 2,
+                                             "laggards": [{
+                "level": "school", "code": SCHOOL, "name": "城关第一小学", "staff_annual": 10,
+                "staff_entered": 4, "staff_rate": 0.4, "reviewed": 0, "review_rate": 0.0,
+                "reasons": ["教职工录入率 40%，低于目标 100%"],
+                "notices_sent": len(self.notices), "last_sent_at": None,
+                "last_read_at": None}]})
+        if (method, path) == ("POST", "/v1/notices"):
+            body = json.loads(request.content)
+            if claims.get("school"):
+                return error(403, "forbidden", "reminders go to the levels below")
+            for code in body["unit_codes"]:
+                self.notices.append({"notice_id": f"{len(self.notices) + 1:032x}",
+                                     "unit_code": code, "unit_name": "城关第一小学",
+                                     "message": body["message"] or "城关第一小学：请尽快完成录入",
+                                     "sent_at": "2026-12-04T10:00:00+08:00",
+                                     "sent_by": claims["sub"], "read_at": None})
+            return httpx.Response(201, json={"sent": len(body["unit_codes"])})
+        if (method, path) == ("GET", "/v1/notices"):
+            return httpx.Response(200, json=self.notices)
+        if (method, path) == ("GET", "/v1/me/notices"):
+            return httpx.Response(200, json=[n for n in self.notices if not n["read_at"]
+                                             and n["unit_code"] == claims.get("school")])
+        parts = path.strip("/").split("/")
+        if method == "POST" and parts[:2] == ["v1", "notices"] and parts[3:] == ["read"]:
+            for n in self.notices:
+                if n["notice_id"] == parts[2] and n["unit_code"] == claims.get("school"):
+                    n["read_at"] = "2026-12-04T11:00:00+08:00"
+                    return httpx.Response(200, json={"notice_id": parts[2], "read": True})
+            return error(403, "forbidden", "only the unit's administrators read it")
         return error(404, "not_found", f"fake reporting has no {method} {path}")
 
 
