@@ -162,11 +162,14 @@ class TeacherReturnedToPost(EventPayload):
 class TeacherLeft(EventPayload):
     event_type = "TeacherLeft"
     category = "teacher"
-    description = "The teacher left the province's schools (retired, resigned, died, moved out)."
+    description = ("The teacher left the province's schools (retired, resigned, died, moved "
+                   "out), with the school's note and, where one was given, the document.")
 
     teacher_id: TeacherId
     school_code: SchoolCode
     reason: LeaveReason
+    note: str = ""
+    proof: ProofDocument | None = None  # e.g. 调出证明 for a move out of the province
 
 
 @register

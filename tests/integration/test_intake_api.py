@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import random
+from typing import Any
 from uuid import uuid4
 
 import openpyxl
@@ -223,6 +225,32 @@ async def test_leave_then_return_to_post(svc: RunningService) -> None:
                                  json={"school_code": school,
                                        "proof_sha256": await a_proof(svc, school)}, headers=who)
     assert back.status_code == 200 and back.json()["version"] == 3
+
+
+async def test_a_move_out_of_the_province_records_its_note_and_document(
+        svc: RunningService) -> None:
+    school = await a_school(svc)
+    t = await a_teacher(svc, school, a_person())
+    who = svc.auth("school_admin", school_code=school)
+    path = f"/v1/teachers/{t['teacher_id']}/leave"
+    unknown = await svc.client.post(path, headers=who, json={
+        "reason": "left_province", "proof_sha256": "0" * 64})
+    proof = await a_proof(svc, school)
+    left = await svc.client.post(path, headers=who, json={
+        "reason": "left_province", "note": "调往四川省", "proof_sha256": proof})
+
+    assert unknown.status_code == 422 and "proof_sha256" in unknown.text
+    assert left.status_code == 200, left.text
+    event = await _last_event(svc, t["teacher_id"])
+    assert event["reason"] == "left_province" and event["note"] == "调往四川省"
+    assert event["proof"]["sha256"] == proof
+
+
+async def _last_event(svc: RunningService, teacher_id: str) -> dict[str, Any]:
+    payload = await svc.runtime.pool.fetchval(
+        f"SELECT payload FROM {svc.runtime.store.schema}.events WHERE stream_id = $1 "
+        "ORDER BY stream_version DESC LIMIT 1", f"teacher-{teacher_id}")
+    return json.loads(payload) if isinstance(payload, str) else dict(payload)
 
 
 async def test_an_oversized_or_mistyped_upload_is_refused_clearly(svc: RunningService) -> None:

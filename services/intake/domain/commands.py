@@ -70,3 +70,5 @@ class RecordDeparture:
     reason: LeaveReason
     expected_version: int | None = None
     occurred_at: datetime | None = None
+    note: str = ""
+    proof_sha256: str | None = None

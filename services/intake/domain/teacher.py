@@ -126,11 +126,12 @@ def return_to_post(teacher: Teacher, school: School, proof: ProofDocument) -> Te
                                  proof=proof)
 
 
-def leave(teacher: Teacher, reason: LeaveReason) -> TeacherLeft:
+def leave(teacher: Teacher, reason: LeaveReason, note: str = "",
+          proof: ProofDocument | None = None) -> TeacherLeft:
     if teacher.has_left:
         raise Conflict(f"teacher {teacher.teacher_id} has already left")
     return TeacherLeft(teacher_id=teacher.teacher_id, school_code=teacher.school_code,
-                       reason=reason)
+                       reason=reason, note=note.strip(), proof=proof)
 
 
 def reassign(teacher: Teacher, to_school: str, batch_id: str) -> TeacherReassigned:

@@ -199,7 +199,8 @@ async def return_to_post(teacher_id: UUID, body: ReturnIn, request: Request,
              summary="The teacher left: retired, resigned, died, moved out of the province")
 async def leave(teacher_id: UUID, body: LeaveIn, request: Request, who: CurrentPrincipal,
                 key: IdempotencyKey = None) -> Response:
-    cmd = RecordDeparture(str(teacher_id), body.reason, body.expected_version, body.occurred_at)
+    cmd = RecordDeparture(str(teacher_id), body.reason, body.expected_version, body.occurred_at,
+                          body.note, body.proof_sha256)
 
     async def run(repo: Registry) -> StoredResponse:
         return _accepted(await teachers.record_departure(repo, who, cmd))

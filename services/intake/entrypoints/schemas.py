@@ -197,6 +197,9 @@ class LeaveIn(_In):
     reason: LeaveReason
     expected_version: Version | None = None
     occurred_at: BusinessTime | None = None
+    note: str = Field(default="", max_length=500, description="the school's note (说明)")
+    proof_sha256: Sha256 | None = Field(default=None, description="a document from POST "
+                                        "/v1/documents, e.g. 调出证明 (optional)")
 
 
 class TeacherAccepted(BaseModel):

@@ -184,7 +184,10 @@ async def record_departure(repo: Registry, who: Principal, cmd: RecordDeparture)
     t = await _teacher(repo, cmd.teacher_id, cmd.expected_version)
     school = await _school(repo, t.school_code, "school_code", Lock.NONE)
     who.require(region_of(school), write=True)
-    event = domain.leave(t, cmd.reason)
+    proof = await _proof(repo, cmd.proof_sha256) if cmd.proof_sha256 else None
+    event = domain.leave(t, cmd.reason, cmd.note, proof)
+    if proof is not None:
+        await repo.note_document_use(proof.sha256, t.teacher_id, {t.school_code})
     await repo.set_identity(t.teacher_id, active=False, school_code=t.school_code)
     new = await _append(repo, who, t, t.stream_id, event, cmd.occurred_at)
     return TeacherResult(new)

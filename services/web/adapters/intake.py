@@ -86,6 +86,14 @@ class IntakeClient:
                                        token, json={"school_code": school_code,
                                                     "proof_sha256": proof_sha256})
 
+    async def leave(self, token: str, teacher_id: str, reason: str, note: str,
+                    proof_sha256: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"reason": reason, "note": note}
+        if proof_sha256:
+            body["proof_sha256"] = proof_sha256
+        return await self.backend.json("POST", f"/v1/teachers/{teacher_id}/leave", token,
+                                       json=body)
+
     async def import_file(self, token: str, school_code: str, filename: str, content: bytes,
                           media_type: str) -> dict[str, Any]:
         return await self.backend.json("POST", "/v1/imports", token, long=True,

@@ -199,3 +199,55 @@ async def return_to_post(request: Request) -> Response:
         return _return_page(request, user, values=values, errors=_proof_errors(exc),
                             status=exc.status)
     return redirect("/school", "已提交返岗，等待审核")
+
+
+# ---------------------------------------------------------------------------- departures
+
+# 离岗: the reasons intake knows, and whether the page asks for a document with it.
+LEAVE_REASONS = (("retired", "退休"), ("resigned", "辞职、解聘"), ("deceased", "死亡"),
+                 ("left_province", "调出本省"))
+PROOF_ASKED = frozenset({"left_province", "deceased"})
+
+
+async def _leave_page(request: Request, user: Any, teacher_id: str, *,
+                      values: dict[str, str] | None = None,
+                      errors: FormErrors | None = None, status: int = 200) -> Response:
+    teacher = await backends(request).intake.get_teacher(user.token, teacher_id)
+    errors = errors or FormErrors()
+    return render(request, "leave.html", {
+        "title": "离岗登记", "teacher": teacher, "reasons": LEAVE_REASONS,
+        "values": values or {"reason": "retired"}, "errors": errors.fields,
+        "form_errors": errors.general}, status=status, user=user)
+
+
+@router.get("/teachers/{teacher_id}/leave")
+async def leave_form(request: Request, teacher_id: TeacherId) -> Response:
+    user = user_of(request)
+    school_of(user)
+    return await _leave_page(request, user, str(teacher_id))
+
+
+@router.post("/teachers/{teacher_id}/leave")
+async def leave(request: Request, teacher_id: TeacherId) -> Response:
+    """A teacher retired, resigned, died or moved out of the province: the reason, the
+    school's note and (asked for a move out or a death) the document."""
+    user = user_of(request)
+    school_of(user)
+    form = await checked_form(request)
+    values = {"reason": text(form, "reason"), "note": text(form, "note")}
+    if values["reason"] not in dict(LEAVE_REASONS):
+        return await _leave_page(request, user, str(teacher_id), values=values, status=422,
+                                 errors=FormErrors({"reason": "请选择离岗原因"}))
+    try:
+        sha = None
+        if upload(form, "proof") is not None:
+            sha = await _proof_sha(request, user.token, form)
+        elif values["reason"] in PROOF_ASKED:
+            raise Invalid("web", "请上传证明材料", [{"loc": "proof", "msg": "调出本省或死亡"
+                                                   "须上传证明材料（调出证明、死亡证明）"}])
+        await backends(request).intake.leave(user.token, str(teacher_id), values["reason"],
+                                             values["note"], sha)
+    except BackendError as exc:
+        return await _leave_page(request, user, str(teacher_id), values=values,
+                                 errors=_proof_errors(exc), status=exc.status)
+    return redirect("/school", "已登记离岗")

@@ -174,7 +174,8 @@ class FakeBackends:
                 return error(415, "unsupported_media_type", "not a PDF, JPEG or PNG")
             return httpx.Response(201, json={"sha256": "b" * 64, "media_type": "application/pdf",
                                              "size_bytes": 10, "filename": "proof.pdf"})
-        if method == "POST" and len(parts) == 4 and parts[3] in ("transfer", "return-to-post"):
+        if method == "POST" and len(parts) == 4 and parts[3] in ("transfer", "return-to-post",
+                                                                  "leave"):
             body = json.loads(request.content)
             self.transfers.append({"teacher_id": parts[2], "kind": parts[3], **body})
             return httpx.Response(200, json={"teacher_id": parts[2], "school_code": SCHOOL,
