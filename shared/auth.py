@@ -207,7 +207,8 @@ def _verified_claims(secret: str, token: str) -> dict[str, Any]:
     hit = _VERIFIED.get((secret, token))
     if hit is not None and hit[1] > now:
         return hit[0]
-    claims: dict[str, Any] = jwt.decode(token, secret, algorithms=["HS256"])
+    claims: dict[str, Any] = jwt.decode(token, secret, algorithms=["HS256"],
+                                        options={"require": ["exp"]})
     exp = claims.get("exp")
     until = now + _VERIFIED_SECONDS
     if isinstance(exp, int | float):
@@ -224,6 +225,9 @@ def decode_token(settings: Settings, token: str) -> Principal:
         role = Role(claims["role"])
         version = claims.get("av")
         account_version = int(version) if version is not None else None
+    except jwt.MissingRequiredClaimError:
+        raise Unauthenticated("invalid token: it has no expiry (exp); every token must "
+                              "expire") from None
     except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         raise Unauthenticated(f"invalid token: {exc}") from None
     if role is Role.TEACHER and not claims.get("teacher"):

@@ -318,6 +318,10 @@ def serve(spec: ServiceSpec) -> None:
     the app with TMIS_HTTP_WORKERS uvicorn workers; `relay` runs the outbox relay alone; `all`
     runs everything in one process (the layout before processes were split)."""
     role = sys.argv[1] if len(sys.argv) > 1 else "supervise"
+    try:
+        settings = load_settings()
+    except ValueError as exc:  # pydantic's ValidationError: a missing or weak secret, ...
+        sys.exit(f"{spec.name} refuses to start: {exc}")
     if role == "supervise":
         from shared.supervisor import supervise
 
@@ -325,7 +329,6 @@ def serve(spec: ServiceSpec) -> None:
         sys.exit(supervise(f"services.{spec.name}", roles))
     if role not in ROLES:
         sys.exit(f"unknown role {role!r}: one of {', '.join(ROLES)} (or none: supervise)")
-    settings = load_settings()
     if role == "relay":
         configure_logging(f"{spec.name}-relay", settings.log_level)
         import uvloop

@@ -1,7 +1,9 @@
 """Settings every service and program reads from the environment (prefix TMIS_).
 
 `tmis status` prints TMIS_KAFKA_BOOTSTRAP and TMIS_DATABASE_URL; a service started by
-`tmis up` gets them, plus TMIS_HTTP_PORT. Outside dev and test the signing key must be set.
+`tmis up` gets them, plus TMIS_HTTP_PORT. In production the signing key must be set and at
+least 32 bytes long (HS256 keys shorter than the hash can be guessed offline from one token);
+a service whose settings fail these checks refuses to start (shared/runtime.py `serve`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-signing-key-change-me-0123456789abcdef"
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -38,6 +41,10 @@ class Settings(BaseSettings):
     def _no_default_secret_in_production(self) -> Settings:
         if self.env == "production" and self.jwt_secret == DEV_SECRET:
             raise ValueError("TMIS_JWT_SECRET must be set to a real secret in production")
+        if self.env == "production" and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"TMIS_JWT_SECRET is {len(self.jwt_secret.encode())} bytes; in "
+                             f"production it must be at least {MIN_SECRET_BYTES} bytes "
+                             "(for example: openssl rand -hex 32)")
         return self
 
 

@@ -63,7 +63,8 @@ async def test_the_notices_table_imports_and_the_stage_csv_carries_its_annual_co
     text = await eventually(stage_csv, lambda t: "20166" in t)
     with STAGE_CSV.open(encoding="utf-8") as f:
         expected = list(csv.DictReader(f))
-    got = list(csv.DictReader(io.StringIO(text)))
+    assert text.startswith("\ufeff")  # the BOM Excel needs
+    got = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     assert list(got[0]) == list(expected[0])
     annual = [k for k in expected[0] if k.endswith("_annual")]
     assert [[r[k] for k in annual] for r in got] == [[r[k] for k in annual] for r in expected]

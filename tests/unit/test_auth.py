@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
+import jwt
 import pytest
 
+from services.reporting.bootstrap import SPEC
 from shared.auth import Region, Role, Unauthenticated, decode_token, mint_token
 from shared.errors import Forbidden
+from shared.runtime import serve
 from shared.settings import Settings
 
 SETTINGS = Settings(jwt_secret="unit-test-secret-unit-test-secret-1234")
@@ -57,3 +62,27 @@ def test_a_school_admin_token_without_a_school_cannot_be_minted():
 def test_production_refuses_the_default_signing_key():
     with pytest.raises(ValueError, match="TMIS_JWT_SECRET"):
         Settings(env="production")
+
+
+def test_a_token_without_an_expiry_is_refused_with_the_reason():
+    forever = jwt.encode({"sub": "x", "role": "province_admin"}, SETTINGS.jwt_secret,
+                         algorithm="HS256")
+    with pytest.raises(Unauthenticated, match="no expiry"):
+        decode_token(SETTINGS, forever)
+
+
+def test_production_refuses_a_signing_key_shorter_than_32_bytes():
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        Settings(env="production", jwt_secret="k")
+    assert Settings(env="production", jwt_secret="k" * 32).jwt_secret == "k" * 32
+    assert Settings(env="dev", jwt_secret="k").env == "dev"  # a local stack may use any key
+
+
+def test_a_service_with_a_short_production_key_refuses_to_start_with_the_reason(monkeypatch):
+    monkeypatch.setenv("TMIS_ENV", "production")
+    monkeypatch.setenv("TMIS_JWT_SECRET", "short")
+    monkeypatch.setattr(sys, "argv", ["services.reporting", "http"])
+    with pytest.raises(SystemExit) as stopped:
+        serve(SPEC)
+    assert "reporting refuses to start" in str(stopped.value)
+    assert "at least 32 bytes" in str(stopped.value)

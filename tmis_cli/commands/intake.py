@@ -30,8 +30,8 @@ import stamina
 
 from shared.auth import Role, mint_token
 from shared.http_retry import RETRY_STATUSES, RetryableAnswer, backoff
-from shared.settings import Settings, load_settings
 from tmis_cli import CliError
+from tmis_cli.tokens import dev_settings, local_token
 
 REPO = Path(__file__).resolve().parents[2]
 IMPORT_RETRY_SECONDS = 300.0
@@ -66,19 +66,8 @@ def register(subparsers: Any) -> None:
     imp.set_defaults(func=_import)
 
 
-def _dev_settings() -> Settings:
-    try:
-        settings = load_settings()
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
-    if settings.env == "production":
-        raise CliError("tokens are minted here for local use only; in production they come "
-                       "from the identity provider (TMIS_ENV=production)")
-    return settings
-
-
 def _token(args: argparse.Namespace) -> int:
-    settings = _dev_settings()
+    settings = dev_settings()
     try:
         print(mint_token(settings, args.role, subject=args.subject, school_code=args.school,
                          county_code=args.county, city_code=args.city,
@@ -109,7 +98,7 @@ def _import(args: argparse.Namespace) -> int:
         raise CliError("usage: tmis import FILE --school CODE (or tmis import --template)")
     if not args.file.is_file():
         raise CliError(f"no such file: {args.file}")
-    token = os.environ.get("TMIS_TOKEN") or mint_token(_dev_settings(), Role.SCHOOL_ADMIN,
+    token = os.environ.get("TMIS_TOKEN") or local_token(Role.SCHOOL_ADMIN,
                                                        school_code=args.school)
     url = intake_url(args.url)
     loopback = urlparse(url).hostname in ("127.0.0.1", "localhost", "::1")

@@ -21,11 +21,11 @@ from typing import Any
 
 import httpx
 
-from shared.auth import Role, mint_token
+from shared.auth import Role
 from shared.contracts.vocabulary import LABELS
 from shared.domain.divisions import divisions
-from shared.settings import load_settings
 from tmis_cli import CliError
+from tmis_cli.tokens import local_token
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_ROWS = 60  # longer lists are cut in the table (all of them with --json)
@@ -84,7 +84,7 @@ def orgsync_url(explicit: str | None = None) -> str:
 
 
 def _client(url: str | None) -> httpx.Client:
-    token = os.environ.get("TMIS_TOKEN") or mint_token(load_settings(), Role.SERVICE,
+    token = os.environ.get("TMIS_TOKEN") or local_token(Role.SERVICE,
                                                        subject="tmis-cli:orgsync")
     # trust_env=False: the stack answers on 127.0.0.1, never through a proxy of the environment
     return httpx.Client(base_url=orgsync_url(url), timeout=300, trust_env=False,

@@ -22,9 +22,8 @@ from typing import Any
 
 import httpx
 
-from shared.auth import mint_token
-from shared.settings import load_settings
 from tmis_cli import CliError
+from tmis_cli.tokens import local_token
 
 REPORTS = ("stages", "cities", "counties", "schools", "findings", "confirmation", "comparison")
 
@@ -89,8 +88,9 @@ def reporting_url() -> str:
 
 
 def token(role: str = "service") -> str:
-    """A locally minted, province-wide token (a service account unless asked otherwise)."""
-    return mint_token(load_settings(), role)
+    """TMIS_TOKEN, else a locally minted, province-wide token (a service account unless asked
+    otherwise; dev and test only)."""
+    return os.environ.get("TMIS_TOKEN") or local_token(role)
 
 
 def client() -> httpx.Client:

@@ -26,6 +26,7 @@ from services.intake.domain.labels import label
 from shared.contracts.vocabulary import Gender, PostStatus, Stage
 from shared.domain.idnumber import synthetic_id_number
 from shared.errors import Problem, ValidationProblem
+from shared.spreadsheet import append_row, csv_bytes
 
 Rows = Iterator[tuple[int, dict[str, Any]]]
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -139,12 +140,7 @@ def example_row() -> list[str]:
 
 
 def template_csv() -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([c.title for c in COLUMNS])
-    writer.writerow(example_row())
-    # UTF-8 with a BOM: Excel then shows the Chinese headers correctly.
-    return out.getvalue().encode("utf-8-sig")
+    return csv_bytes([[c.title for c in COLUMNS], example_row()], lineterminator="\r\n")
 
 
 def template_xlsx() -> bytes:
@@ -152,8 +148,8 @@ def template_xlsx() -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "教师信息"
-    sheet.append([c.title for c in COLUMNS])
-    sheet.append(example_row())
+    append_row(sheet, [c.title for c in COLUMNS])
+    append_row(sheet, example_row())
     for i, col in enumerate(COLUMNS, start=1):
         cell = sheet.cell(row=1, column=i)
         cell.font = Font(bold=True, color="C00000" if col.required else "000000")
@@ -165,9 +161,9 @@ def template_xlsx() -> bytes:
     notes = book.create_sheet("填写说明")
     notes.append(["列", "必填", "填写说明"])
     for col in COLUMNS:
-        notes.append([col.header, "是" if col.required else "否", col.hint])
-    notes.append([])
-    notes.append([f"姓名以“{EXAMPLE_MARK}”开头的行是示例，导入时跳过。"])
+        append_row(notes, [col.header, "是" if col.required else "否", col.hint])
+    append_row(notes, [])
+    append_row(notes, [f"姓名以“{EXAMPLE_MARK}”开头的行是示例，导入时跳过。"])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

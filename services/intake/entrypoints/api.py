@@ -44,6 +44,7 @@ from services.intake.service_layer.ports import Registry, StoredResponse
 from services.intake.service_layer.registrations import Submission
 from services.intake.service_layer.teachers import TeacherResult
 from shared.auth import CurrentPrincipal
+from shared.paging import Offset
 
 router = APIRouter(prefix="/v1", responses=ERRORS)
 
@@ -52,7 +53,6 @@ IdempotencyKey = Annotated[str | None, Header(
     description="retry-safe POST/PATCH: the same key and body return the first answer")]
 Code = Annotated[str, Path(pattern=SCHOOL_CODE_PATTERN, description="school code")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
 
 def _accepted(result: TeacherResult, status: int = 200) -> StoredResponse:

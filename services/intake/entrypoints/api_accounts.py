@@ -49,6 +49,7 @@ from services.intake.service_layer.common import SHANGHAI
 from shared.auth import AnyPrincipal, CurrentPrincipal, Principal, Role, Unauthenticated, mint_token
 from shared.errors import TmisError
 from shared.logging import get_logger
+from shared.paging import INT64_MAX, Offset
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1", responses=ERRORS, tags=["accounts"])
@@ -157,7 +158,7 @@ async def list_accounts(request: Request, who: CurrentPrincipal, level: Level | 
                         code: Annotated[str | None, Query(max_length=32)] = None,
                         kind: Kind | None = None, active: bool | None = None,
                         username: Annotated[str | None, Query(max_length=40)] = None,
-                        limit: Limit = 200, offset: Annotated[int, Query(ge=0)] = 0
+                        limit: Limit = 200, offset: Offset = 0
                         ) -> list[AccountOut]:
     async with uow(request)() as repo:
         found = await accounts.list_accounts(repo, who, level=level, code=code, kind=kind,
@@ -170,8 +171,9 @@ async def list_accounts(request: Request, who: CurrentPrincipal, level: Level | 
             summary="Account events of the region, newest first: who, what, when, target")
 async def audit(request: Request, who: CurrentPrincipal, level: Level | None = None,
                 code: Annotated[str | None, Query(max_length=32)] = None, limit: Limit = 100,
-                before: Annotated[int | None, Query(ge=1, description="position: older "
-                                                                      "than this")] = None
+                before: Annotated[int | None, Query(ge=1, le=INT64_MAX,
+                                                    description="position: older than this")
+                                  ] = None
                 ) -> list[AuditOut]:
     async with uow(request)() as repo:
         rows = await accounts.audit(repo, who, level=level, code=code, limit=limit,

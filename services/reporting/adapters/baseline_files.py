@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
 from shared.errors import Problem, ValidationProblem
+from shared.spreadsheet import append_row, csv_bytes
 
 XLSX_MAGIC = b"PK\x03\x04"
 
@@ -54,11 +55,7 @@ def _read_xlsx(data: bytes) -> tuple[list[Any], list[list[Any]]]:
 
 
 def write_csv(header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue().encode("utf-8")
+    return csv_bytes([header, *rows])
 
 
 def write_xlsx(header: Sequence[Any], rows: Sequence[Sequence[Any]], title: str) -> bytes:
@@ -66,11 +63,11 @@ def write_xlsx(header: Sequence[Any], rows: Sequence[Sequence[Any]], title: str)
     ws = wb.active
     assert ws is not None
     ws.title = title[:31]
-    ws.append(list(header))
+    append_row(ws, header)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for r in rows:
-        ws.append(list(r))
+        append_row(ws, r)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -24,6 +24,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from shared.contracts.vocabulary import LABELS
+from shared.spreadsheet import append_row
 
 FONT = "STSong-Light"
 SIGNATURES = ("教师本人签字", "学校管理员签字", "学校负责人签字")
@@ -57,23 +58,23 @@ def confirmation_xlsx(school: dict[str, Any], teachers: Sequence[dict[str, Any]]
     thin = Side(style="thin")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     header = ["序号", *(label for _, label in FIELDS), *SIGNATURES, "日期"]
-    ws.append([f"{school['name']}（{school['school_code']}）教师信息确认表"])
+    append_row(ws, [f"{school['name']}（{school['school_code']}）教师信息确认表"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([f"导出日期：{today.isoformat()}。请教师本人核对信息，确认无误后由教师本人、学校管理员、"
-               "学校负责人签字；确认表由学校存档。"])
-    ws.append(header)
+    append_row(ws, [f"导出日期：{today.isoformat()}。请教师本人核对信息，确认无误后由教师本人、"
+                    "学校管理员、学校负责人签字；确认表由学校存档。"])
+    append_row(ws, header)
     for cell in ws[3]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         cell.border = box
     for i, t in enumerate(teachers, start=1):
-        ws.append([i, *(_value(t["record"], k) for k, _ in FIELDS), "", "", "", ""])
+        append_row(ws, [i, *(_value(t["record"], k) for k, _ in FIELDS), "", "", "", ""])
         ws.row_dimensions[ws.max_row].height = 30
         for cell in ws[ws.max_row]:
             cell.border = box
-    ws.append([])
+    append_row(ws, [])
     for label in ("学校管理员签字：", "学校负责人签字：", "日期：    年    月    日"):
-        ws.append([label])
+        append_row(ws, [label])
     for idx in range(1, len(header) + 1):
         ws.column_dimensions[ws.cell(3, idx).column_letter].width = 14
     buf = io.BytesIO()

@@ -7,7 +7,6 @@ sheet of flags. The terminal table aligns Chinese (double-width) text.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import unicodedata
@@ -18,6 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 from services.reporting.domain.stages import csv_rows
 from services.reporting.domain.tables import Column, Report, Table
+from shared.spreadsheet import CSV_MEDIA, append_row, csv_bytes
 
 FORMATS = ("json", "csv", "xlsx", "table")
 
@@ -39,26 +39,25 @@ def to_json(report: Report) -> bytes:
 
 
 def to_csv(report: Report) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
     if report.name == "stages":
-        w.writerows(csv_rows(report.table("stages")))
-        return buf.getvalue().encode()
+        return csv_bytes(csv_rows(report.table("stages")))
+    out: list[list[Any]] = []
     for i, table in enumerate(report.tables):
         if len(report.tables) > 1:
             if i:
-                w.writerow([])
-            w.writerow([f"# {table.title}"])
+                out.append([])
+            out.append([f"# {table.title}"])
         keys = table.column_keys()
-        w.writerow(keys)
-        for row in table.rows:
-            w.writerow(["" if row.get(k) is None else _plain(row.get(k)) for k in keys])
-    return buf.getvalue().encode()
+        out.append(keys)
+        out += [[_plain(row.get(k)) for k in keys] for row in table.rows]
+    return csv_bytes(out)
 
 
-def _plain(value: Any) -> str:
+def _plain(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None or isinstance(value, int | float | str):
+        return value
     return str(value)
 
 
@@ -71,29 +70,29 @@ def to_xlsx(report: Report) -> bytes:
     warn = PatternFill("solid", fgColor="FFF2CC")
     for table in report.tables:
         ws = wb.create_sheet(_sheet_name(table))
-        ws.append([f"{table.title}（截至 {report.as_of}）"])
+        append_row(ws, [f"{table.title}（截至 {report.as_of}）"])
         ws["A1"].font = Font(bold=True, size=13)
-        ws.append([c.label for c in table.columns])
+        append_row(ws, [c.label for c in table.columns])
         for cell in ws[2]:
             cell.font = bold
             cell.alignment = Alignment(wrap_text=True)
         for row in table.rows:
-            ws.append([_xlsx_value(row.get(c.key), c) for c in table.columns])
+            append_row(ws, [_xlsx_value(row.get(c.key), c) for c in table.columns])
         for idx, col in enumerate(table.columns, start=1):
             if col.kind == "rate":
                 for r in range(3, ws.max_row + 1):
                     ws.cell(r, idx).number_format = "0.0%"
         if table.note:
-            ws.append([])
-            ws.append([table.note])
+            append_row(ws, [])
+            append_row(ws, [table.note])
     flags = report.all_flags()
     if flags:
         ws = wb.create_sheet("提示")
-        ws.append(["类别", "说明"])
+        append_row(ws, ["类别", "说明"])
         for cell in ws[1]:
             cell.font = bold
         for f in flags:
-            ws.append([f.code, f.message])
+            append_row(ws, [f.code, f.message])
             for cell in ws[ws.max_row]:
                 cell.fill = warn
     buf = io.BytesIO()
@@ -157,7 +156,7 @@ def render(report: Report, fmt: str) -> tuple[bytes, str]:
     if fmt == "json":
         return to_json(report), "application/json"
     if fmt == "csv":
-        return to_csv(report), "text/csv; charset=utf-8"
+        return to_csv(report), CSV_MEDIA
     if fmt == "xlsx":
         return to_xlsx(report), \
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

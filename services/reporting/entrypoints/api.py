@@ -28,6 +28,7 @@ from services.reporting.service_layer import handlers
 from shared.auth import CurrentPrincipal
 from shared.domain.divisions import divisions
 from shared.errors import Problem, ValidationProblem
+from shared.spreadsheet import CSV_MEDIA
 
 router = APIRouter(prefix="/v1", tags=["reporting"])
 
@@ -84,7 +85,7 @@ async def baseline_template(
     if format == "xlsx":
         body, media = write_xlsx(header, rows, f"{kind}-{level}"), XLSX
     elif format == "csv":
-        body, media = write_csv(header, rows), "text/csv; charset=utf-8"
+        body, media = write_csv(header, rows), CSV_MEDIA
     else:
         raise ValidationProblem([Problem("format", "csv or xlsx")])
     return Response(body, media_type=media, headers={

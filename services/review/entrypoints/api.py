@@ -37,6 +37,7 @@ from services.review.service_layer.ports import UnitOfWorkFactory
 from shared.auth import CurrentPrincipal
 from shared.contracts.vocabulary import ReviewLevel
 from shared.errors import Problem, ValidationProblem
+from shared.paging import Offset
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["review"])
@@ -164,7 +165,7 @@ async def get_queue(
     school_code: SchoolCode = None, county_code: RegionCode = None,
     city_code: RegionCode = None, kind: Kind | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     f = QueueFilter(school_code=school_code, county_code=county_code, city_code=city_code,
                     kind=kind.value if kind else None, limit=limit, offset=offset)

@@ -37,6 +37,7 @@ from services.web.service_layer.errors import (
     NotAllowed,
     NotFoundThere,
 )
+from shared.paging import Offset
 
 router = APIRouter(include_in_schema=False)
 TeacherId = Annotated[str, Path(pattern=r"^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$")]
@@ -73,7 +74,7 @@ async def _queue_page(request: Request, *, status: str = "", school_code: str = 
 
 @router.get("/review")
 async def queue_page(request: Request, status: str = "", school_code: str = "",
-                     offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+                     offset: Offset = 0) -> Response:
     if status not in dict(STATUS_OPTIONS):
         status = ""
     return await _queue_page(request, status=status, school_code=school_code.strip(),

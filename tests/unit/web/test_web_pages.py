@@ -389,3 +389,9 @@ def test_a_teachers_credential_is_issued_from_the_teacher_page_and_shown_once(
                          data={"csrf_token": csrf_of(page)})
     assert answer.status_code == 200
     assert '<p class="credential mono" id="credential">7kq2-m9xp-4hte-wr8n</p>' in answer.text
+
+
+def test_a_review_queue_page_offset_beyond_int64_is_a_wrong_address_not_a_server_error(sign_in):
+    # the web front answers a malformed query as a wrong address (its rule for every page)
+    answer = sign_in("county1").get(f"/review?offset={2**63}")
+    assert answer.status_code == 404 and "地址有误" in answer.text
