@@ -9,14 +9,27 @@ STAMP  := $(VENV)/.installed
 PACKAGES   := $(wildcard shared/__init__.py services/__init__.py tmis_cli/__init__.py deploy/__init__.py simulator/__init__.py)
 MYPY_PATHS := $(wildcard shared services tmis_cli deploy simulator)
 
-.PHONY: venv demo up down status test lint bench screenshots faults
+.PHONY: venv constraints demo up down status test lint bench screenshots faults
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml $(PACKAGES)
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -e '.[dev]'
+# constraints.txt pins every dependency (the linters too) to what a fresh venv got; `make
+# constraints` regenerates it in a throwaway venv after pyproject.toml changes.
+$(STAMP): pyproject.toml constraints.txt $(PACKAGES)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "make venv: '$(PYTHON) -m venv' failed: install Debian's python3.11-venv" \
+	       "(apt-get install python3.11-venv) and run make venv again" >&2; exit 1; }
+	$(BIN)/pip install -c constraints.txt -e '.[dev]'
 	touch $@
+
+constraints:
+	rm -rf .constraints-venv
+	$(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/pip install -q -e '.[dev]'
+	{ sed -n '1,3p' constraints.txt; \
+	  .constraints-venv/bin/pip freeze --exclude-editable | grep -v '^#'; } > constraints.new
+	mv constraints.new constraints.txt
+	rm -rf .constraints-venv
 
 demo: venv
 	$(BIN)/tmis up --fresh
