@@ -27,13 +27,10 @@ from shared.contracts.events import (
 )
 from shared.errors import Forbidden, Problem, ValidationProblem
 
-LEVELS: tuple[UnitLevel, ...] = ("city", "county", "school")
-LEVEL_NAMES = {"city": "市州", "county": "县区", "school": "学校"}
 # The level a role administers; a sender may remind only levels below its own.
 _ROLE_LEVEL = {Role.PROVINCE_ADMIN: 0, Role.SERVICE: 0, Role.CITY_ADMIN: 1,
                Role.COUNTY_ADMIN: 2, Role.SCHOOL_ADMIN: 3}
 _UNIT_LEVEL = {"city": 1, "county": 2, "school": 3}
-_ADMIN_OF = {"city": Role.CITY_ADMIN, "county": Role.COUNTY_ADMIN, "school": Role.SCHOOL_ADMIN}
 MAX_MESSAGE = 500
 
 
@@ -154,7 +151,8 @@ def may_remind(sender: Principal, unit: Unit) -> None:
 
 
 def send_notice(sender: Principal, unit: Unit, *, notice_id: str, message: str,
-                round_: Round | None) -> LaggardNoticeSent:
+                round_: Round | None, reasons: Iterable[str] = ()) -> LaggardNoticeSent:
+    """The reminder; an empty message becomes the default one, naming `reasons`."""
     may_remind(sender, unit)
     text = message.strip()
     if len(text) > MAX_MESSAGE:
@@ -163,23 +161,26 @@ def send_notice(sender: Principal, unit: Unit, *, notice_id: str, message: str,
     return LaggardNoticeSent(
         notice_id=notice_id, round_id=round_.round_id if round_ else None, level=unit.level,
         unit_code=unit.code, unit_name=unit.name, city_code=unit.city_code,
-        county_code=unit.county_code, message=text or default_message(unit, (), round_),
+        county_code=unit.county_code, message=text or default_message(unit, reasons, round_),
         staff_rate=unit.staff_rate, review_rate=unit.review_rate)
 
 
-def addressed_to(principal: Principal, level: str, unit_code: str) -> bool:
-    """Is `principal` an administrator of the unit a notice went to?"""
-    if principal.role is not _ADMIN_OF.get(level):
-        return False
-    own = {"city": principal.city_code, "county": principal.county_code,
-           "school": principal.school_code}[level]
-    return own == unit_code
+def own_unit(principal: Principal) -> tuple[UnitLevel, str] | None:
+    """The unit whose reminders `principal` receives: an administrator's own city, county or
+    school (the province and read-only accounts receive none)."""
+    if principal.role is Role.SCHOOL_ADMIN and principal.school_code:
+        return "school", principal.school_code
+    if principal.role is Role.COUNTY_ADMIN and principal.county_code:
+        return "county", principal.county_code
+    if principal.role is Role.CITY_ADMIN and principal.city_code:
+        return "city", principal.city_code
+    return None
 
 
 def read_notice(principal: Principal, *, notice_id: str, level: UnitLevel, unit_code: str,
                 already_read: bool) -> LaggardNoticeRead | None:
     """The reading to record, or None when it was read before (the first reading counts)."""
-    if not addressed_to(principal, level, unit_code):
+    if own_unit(principal) != (level, unit_code):
         raise Forbidden("only the administrators of the unit it was sent to mark a reminder "
                         "read (仅收件单位管理员可标记已读)")
     if already_read:

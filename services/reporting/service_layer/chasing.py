@@ -85,15 +85,16 @@ async def find_laggards(deps: ChasingDeps, principal: Principal, *, level: UnitL
     found = chasing.laggards(units, round_ or _NO_ROUND)
     async with deps.reporting.pool.acquire() as conn:
         sent = await deps.queries.per_unit(conn, level, round_.round_id if round_ else None)
-    today = date.today()
     return {
-        "round": _round_view(round_, today), "level": level, "units": len(units),
+        "round": _round_view(round_, date.today()), "level": level, "units": len(units),
         "laggards": [{**_unit_view(lag.unit), "reasons": list(lag.reasons),
-                      "notices_sent": int(sent.get(lag.unit.code, {}).get("sent", 0)),
-                      "last_sent_at": sent.get(lag.unit.code, {}).get("last_sent_at"),
-                      "last_read_at": sent.get(lag.unit.code, {}).get("last_read_at")}
-                     for lag in found],
+                      **_sent_view(sent.get(lag.unit.code, {}))} for lag in found],
     }
+
+
+def _sent_view(sent: dict[str, Any]) -> dict[str, Any]:
+    return {"notices_sent": int(sent.get("sent", 0)), "last_sent_at": sent.get("last_sent_at"),
+            "last_read_at": sent.get("last_read_at")}
 
 
 async def send_notices(deps: ChasingDeps, principal: Principal, *, level: UnitLevel,
@@ -113,11 +114,9 @@ async def send_notices(deps: ChasingDeps, principal: Principal, *, level: UnitLe
     found = {lag.unit.code: lag for lag in chasing.laggards(units.values(), round_ or _NO_ROUND)}
     events = []
     for code in dict.fromkeys(unit_codes):
-        unit = units[code]
-        text = message.strip() or chasing.default_message(
-            unit, found[code].reasons if code in found else (), round_)
-        event = chasing.send_notice(principal, unit, notice_id=uuid4().hex, message=text,
-                                    round_=round_)
+        event = chasing.send_notice(principal, units[code], notice_id=uuid4().hex,
+                                    message=message, round_=round_,
+                                    reasons=found[code].reasons if code in found else ())
         events.append((f"notice-{event.notice_id}", event))
     await _append(deps, principal, events)
     return {"sent": len(events), "notices": [e.model_dump(mode="json") for _, e in events]}
@@ -134,19 +133,9 @@ async def sent_notices(deps: ChasingDeps, principal: Principal, *, round_id: str
             round_id=round_id, limit=limit)
 
 
-def _own_unit(principal: Principal) -> tuple[UnitLevel, str] | None:
-    if principal.role is Role.SCHOOL_ADMIN and principal.school_code:
-        return "school", principal.school_code
-    if principal.role is Role.COUNTY_ADMIN and principal.county_code:
-        return "county", principal.county_code
-    if principal.role is Role.CITY_ADMIN and principal.city_code:
-        return "city", principal.city_code
-    return None
-
-
 async def my_notices(deps: ChasingDeps, principal: Principal, *, unread_only: bool,
                      limit: int) -> list[dict[str, Any]]:
-    own = _own_unit(principal)
+    own = chasing.own_unit(principal)
     if own is None:
         return []  # the province and read-only accounts receive no reminders
     async with deps.reporting.pool.acquire() as conn:
