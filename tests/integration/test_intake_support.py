@@ -37,14 +37,27 @@ async def event_count(svc: RunningService) -> int:
         f"SELECT count(*) FROM {schema_of(svc)}.events"))
 
 
+# Every ID number a_person has handed out in this test process. The synthetic space of one
+# county is ~590,000 numbers (sequence 900-999) and a module's tests share one schema, so two
+# independent draws of a few thousand people collide now and then; a second, unrelated test's
+# teacher would then be refused as a duplicate person. A number is handed out once.
+_ISSUED: set[str] = set()
+
+
 def a_person(rng: random.Random | None = None, **changes: Any) -> dict[str, Any]:
-    """A made-up teacher's record as JSON, with a checksum-valid synthetic ID number."""
+    """A made-up teacher's record as JSON, with a checksum-valid synthetic ID number that no
+    other a_person of this process has been given."""
     rng = rng or random.Random()
-    born = date(rng.randint(1962, 1996), rng.randint(1, 12), rng.randint(1, 28))
-    gender = rng.choice([Gender.MALE, Gender.FEMALE])
+    while True:
+        born = date(rng.randint(1962, 1996), rng.randint(1, 12), rng.randint(1, 28))
+        gender = rng.choice([Gender.MALE, Gender.FEMALE])
+        id_number = synthetic_id_number(rng, COUNTY, born, gender)
+        if id_number not in _ISSUED:
+            _ISSUED.add(id_number)
+            break
     record: dict[str, Any] = {
         "name": f"测试教师{rng.randint(1, 10**6)}",
-        "id_number": synthetic_id_number(rng, COUNTY, born, gender),
+        "id_number": id_number,
         "gender": gender.value, "birth_date": born.isoformat(), "ethnicity": "汉族",
         "post_status": "in_post", "is_fulltime_teacher": rng.random() < 0.8,
         "hire_date": date(born.year + 22, 9, 1).isoformat(),
