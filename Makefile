@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 PACKAGES   := $(wildcard shared/__init__.py services/__init__.py tmis_cli/__init__.py deploy/__init__.py simulator/__init__.py)
 MYPY_PATHS := $(wildcard shared services tmis_cli deploy simulator)
 
-.PHONY: venv constraints demo up down status test lint bench screenshots faults
+.PHONY: venv constraints browser-deps demo up down status test lint bench screenshots faults
 
 venv: $(STAMP)
 
@@ -57,7 +57,30 @@ test: lint
 	$(BIN)/pytest -q tests/unit tests/integration
 	if [ -d tests/e2e ]; then $(BIN)/pytest -q tests/e2e; fi
 	$(BIN)/pytest -q tests/faults
+	$(MAKE) browser-deps
 	if [ -d tests/browser ]; then $(BIN)/pytest -q tests/browser; fi
+
+# What the browser tests need, from Debian: chromium and its driver, its Chinese language pack
+# (its own controls in Chinese) and CJK fonts (Chinese text as glyphs, not boxes). Installed
+# with apt-get when one of them is missing (TMIS_CHROMIUM names a chromium of your own): as
+# root, else through sudo, else a message saying what to install. A skipped browser test fails
+# the run (TMIS_ALLOW_BROWSER_SKIP=1 allows it).
+BROWSER_DEBS := chromium chromium-driver chromium-l10n fonts-noto-cjk
+CHROMIUM     ?= $(or $(TMIS_CHROMIUM),/usr/bin/chromium)
+
+browser-deps:
+	@if [ -n "$(TMIS_CHROMIUM)" ] && [ -x "$(TMIS_CHROMIUM)" ]; then exit 0; fi; \
+	if dpkg-query -W -f='$${Status}\n' $(BROWSER_DEBS) 2>/dev/null | grep -c "ok installed" \
+	  | grep -qx "$(words $(BROWSER_DEBS))"; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	else echo "make browser-deps: no chromium at $(CHROMIUM) and no root or sudo to install it;" \
+	  "install Debian's $(BROWSER_DEBS) (apt-get install $(BROWSER_DEBS)), or set" \
+	  "TMIS_CHROMIUM to a chromium" >&2; exit 1; fi; \
+	echo "make browser-deps: installing $(BROWSER_DEBS)"; \
+	$$SUDO apt-get update && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $(BROWSER_DEBS) \
+	|| { echo "make browser-deps: apt-get failed; install $(BROWSER_DEBS) by hand" >&2; exit 1; }
 
 # The browser tests again, saving their page screenshots over docs/screenshots/.
 screenshots: venv

@@ -10,6 +10,10 @@ topics, so it refuses a stack named by TMIS_KAFKA_BOOTSTRAP (someone's own `tmis
 Screenshots: `shots` saves a page as a PNG in $TMIS_SCREENSHOTS (`make screenshots` points it
 at docs/screenshots/), else in the test session's temporary directory, so an ordinary run
 leaves the committed pictures alone.
+
+A skipped browser test fails the run (`make test` installs chromium first: `make
+browser-deps`), so a machine without chromium cannot pass CI having run none of them;
+TMIS_ALLOW_BROWSER_SKIP=1 lets the skips pass (a developer's machine without chromium).
 """
 
 from __future__ import annotations
@@ -124,6 +128,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     if report.when == "call":
         item.rep_call = report  # type: ignore[attr-defined]
     return report
+
+
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "tests/browser/" in report.nodeid:
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not _SKIPPED or os.environ.get("TMIS_ALLOW_BROWSER_SKIP") == "1":
+        return
+    print(f"\n{len(_SKIPPED)} browser test(s) skipped, which fails the run: install what they "
+          "need (make browser-deps), or set TMIS_ALLOW_BROWSER_SKIP=1 to allow the skips")
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
