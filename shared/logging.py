@@ -2,6 +2,12 @@
 
 Handlers bind event_id / correlation_id with `structlog.contextvars.bind_contextvars`, and log
 one canonical line per handled message or request.
+
+The libraries' own logs (uvicorn, aiokafka, asyncpg, faststream: anything through the standard
+`logging` module) go through the same renderer by structlog's ProcessorFormatter on the root
+logger, so an operator's log pipeline sees one JSON shape with `service`, `level`, `logger` and
+`timestamp` on every line. uvicorn is started with `log_config=None` so it keeps no handlers of
+its own and its records reach the root logger.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ import logging
 import sys
 
 import structlog
+
+LIBRARY_LEVEL = logging.WARNING  # the libraries' INFO chatter (each fetch, connection) stays out
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
@@ -32,7 +40,26 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    route_library_logs(processors, renderer)
+
+
+def route_library_logs(processors: list[structlog.types.Processor],
+                       renderer: structlog.types.Processor) -> None:
+    """The root logger's one handler renders standard-library records like our own lines."""
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *processors],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer])
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(LIBRARY_LEVEL)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # uvicorn's own dictConfig (when someone starts it with the default log_config) leaves
+        # handlers here and stops propagation; undo that so its lines are JSON too.
+        library = logging.getLogger(name)
+        library.handlers[:] = []
+        library.propagate = True
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

@@ -37,6 +37,7 @@ from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.accounts import ACCOUNT_STATUS_MIGRATIONS, AccountStatusProjection, ProjectedAccountGate
+from shared.apidocs import install_api_docs
 from shared.consumer import IdempotentConsumer, Projection, records_of
 from shared.db import EVENTSTORE_MIGRATIONS, apply_migrations, create_pool
 from shared.errors import TmisError
@@ -224,7 +225,8 @@ def build_app(spec: ServiceSpec, settings: Settings | None = None, *,
             await stop_runtime(runtime, broker, tasks, stop)
 
     app = FastAPI(title=f"TMIS {spec.name}", description=spec.description, lifespan=lifespan,
-                  version="1")
+                  version="1", docs_url=None, redoc_url=None)
+    install_api_docs(app)  # /docs and /redoc from bundled assets, not a CDN
     install_basics(app, spec.name)
     for router in spec.routers:
         app.include_router(router)
@@ -341,7 +343,7 @@ def serve(spec: ServiceSpec) -> None:
     os.environ["TMIS_SERVICE_RELAY"] = "1" if role == "all" else "0"
     uvicorn.run("shared.runtime:app_from_env", factory=True, host=settings.http_host,
                 port=settings.http_port, workers=settings.http_workers, loop="uvloop",
-                http="httptools", log_level="warning", access_log=False,
+                http="httptools", log_level="warning", access_log=False, log_config=None,
                 timeout_keep_alive=settings.http_keep_alive_seconds)
 
 

@@ -10,4 +10,4 @@ if __name__ == "__main__":
     settings = load_web_settings()
     configure_logging(SERVICE, settings.log_level)
     uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, log_config=None)
