@@ -53,19 +53,19 @@ lint: venv
 # does not slow down every fresh consumer group of the integration tests. The fault suite kills
 # and restarts its own broker and PostgreSQL, so it has a stack of its own too. The browser tests
 # (chromium through the web front) likewise start a stack of their own.
-test: lint
+test: lint browser-deps
 	$(BIN)/pytest -q tests/unit tests/integration
 	if [ -d tests/e2e ]; then $(BIN)/pytest -q tests/e2e; fi
 	$(BIN)/pytest -q tests/faults
-	$(MAKE) browser-deps
 	if [ -d tests/browser ]; then $(BIN)/pytest -q tests/browser; fi
 
 # What the browser tests need, from Debian: chromium and its driver, its Chinese language pack
-# (its own controls in Chinese) and CJK fonts (Chinese text as glyphs, not boxes). Installed
+# (its own controls in Chinese) and CJK fonts (Chinese text as glyphs, not boxes); and the
+# HanaMin fonts the confirmation PDFs embed (rare characters of names, Extension A-F). Installed
 # with apt-get when one of them is missing (TMIS_CHROMIUM names a chromium of your own): as
 # root, else through sudo, else a message saying what to install. A skipped browser test fails
 # the run (TMIS_ALLOW_BROWSER_SKIP=1 allows it).
-BROWSER_DEBS := chromium chromium-driver chromium-l10n fonts-noto-cjk
+BROWSER_DEBS := chromium chromium-driver chromium-l10n fonts-noto-cjk fonts-hanazono
 CHROMIUM     ?= $(or $(TMIS_CHROMIUM),/usr/bin/chromium)
 
 browser-deps:

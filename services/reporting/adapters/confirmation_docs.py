@@ -2,8 +2,9 @@
 
 Every teacher's core record, with signature lines for the teacher (教师本人签字), the school
 administrator (学校管理员签字) and the school head (学校负责人签字), and a date line. The PDF
-uses reportlab's built-in CID font STSong-Light for Chinese, so no font file is needed; one
-teacher per page, as schools file them.
+embeds the HanaMin fonts (pdf_fonts.py), so rare characters in names print as glyphs; every
+value is escaped before it reaches reportlab's markup; one teacher per page, as schools file
+them.
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from services.reporting.adapters.pdf_fonts import pdf_fonts
 from shared.contracts.vocabulary import LABELS
 from shared.spreadsheet import append_row
 
-FONT = "STSong-Light"
 SIGNATURES = ("教师本人签字", "学校管理员签字", "学校负责人签字")
 
 # (record field, label)
@@ -82,35 +81,33 @@ def confirmation_xlsx(school: dict[str, Any], teachers: Sequence[dict[str, Any]]
     return buf.getvalue()
 
 
-def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
-
-
 def confirmation_pdf(school: dict[str, Any], teachers: Sequence[dict[str, Any]],
                      today: date) -> bytes:
-    font = _font()
+    fonts = pdf_fonts()
+    font, mark = fonts.main, fonts.markup
     title = ParagraphStyle("title", fontName=font, fontSize=16, leading=22, alignment=1)
     body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=15)
+    cell = ParagraphStyle("cell", fontName=font, fontSize=10.5, leading=14)
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
                             topMargin=18 * mm, bottomMargin=18 * mm,
                             title=f"{school['name']} 教师信息确认表")
     story: list[Any] = []
     if not teachers:
-        story.append(Paragraph(f"{school['name']}（{school['school_code']}）教师信息确认表", title))
+        story.append(Paragraph(mark(f"{school['name']}（{school['school_code']}）教师信息确认表"),
+                               title))
         story.append(Paragraph("本校在系统中没有教师记录。", body))
     for n, t in enumerate(teachers):
         if n:
             story.append(PageBreak())
         story.append(Paragraph("教师信息确认表", title))
         story.append(Spacer(1, 4 * mm))
-        story.append(Paragraph(f"学校：{school['name']}（{school['school_code']}）　　"
-                               f"导出日期：{today.isoformat()}　　第 {n + 1} / {len(teachers)} 份",
-                               body))
+        story.append(Paragraph(mark(f"学校：{school['name']}（{school['school_code']}）　　"
+                                    f"导出日期：{today.isoformat()}　　"
+                                    f"第 {n + 1} / {len(teachers)} 份"), body))
         story.append(Spacer(1, 4 * mm))
-        data = [[label, _value(t["record"], key)] for key, label in FIELDS]
+        data = [[label, Paragraph(mark(_value(t["record"], key)), cell)]
+                for key, label in FIELDS]
         table = Table(data, colWidths=[45 * mm, 115 * mm])
         table.setStyle(TableStyle([
             ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 10.5),
