@@ -10,7 +10,14 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from services.intake.adapters.tabular import example_row, open_rows, template_csv, template_xlsx
+from services.intake.adapters.tabular import (
+    TEMPLATE_ROWS,
+    coded_choices,
+    example_row,
+    open_rows,
+    template_csv,
+    template_xlsx,
+)
 from services.intake.domain.importing import COLUMNS, is_example, map_headers, read_row
 from shared.contracts.vocabulary import Gender, PostStatus, Stage
 from shared.domain.idnumber import synthetic_id_number
@@ -114,6 +121,35 @@ def test_the_templates_example_row_is_valid_and_recognised_as_the_example() -> N
         _, problems = read_row(number, cells, TODAY)
         assert problems == []
     assert example_row()[0].startswith("示例")
+
+
+def test_the_xlsx_template_offers_a_dropdown_for_every_coded_column_and_every_word_reads_back(
+        ) -> None:
+    book = openpyxl.load_workbook(io.BytesIO(template_xlsx()))
+    sheet, codes = book["教师信息"], book["代码表"]
+    assert codes.sheet_state == "hidden"
+    letters = {c.field: openpyxl.utils.get_column_letter(i)
+               for i, c in enumerate(COLUMNS, start=1)}
+    rules = {str(rule.sqref): rule for rule in sheet.data_validations.dataValidation}
+    choices = coded_choices()
+    assert set(choices) == {"gender", "ethnicity", "post_status", "is_fulltime_teacher",
+                            "stage_taught"}
+    for field, words in choices.items():
+        rule = rules[f"{letters[field]}2:{letters[field]}{TEMPLATE_ROWS}"]
+        assert rule.type == "list" and rule.showErrorMessage
+        ref = rule.formula1.split("!")[1].replace("$", "")
+        listed = [c.value for row in codes[ref] for c in row]
+        assert listed == words
+        for word in words:  # each word the dropdown offers is one the importer accepts
+            row = dict(zip((c.field for c in COLUMNS), example_row(), strict=True))
+            row[field] = word
+            if field == "gender":  # the ID number's sex digit agrees with the word chosen
+                sex = Gender.MALE if word == "男" else Gender.FEMALE
+                row["id_number"] = synthetic_id_number(random.Random(1), "620102",
+                                                       date(1988, 3, 12), sex)
+            _, problems = read_row(2, {**row, "name": "张三"}, TODAY)
+            assert problems == [], (field, word, problems)
+    assert len(choices["ethnicity"]) == 58 and choices["ethnicity"][0] == "汉族"
 
 
 def test_binary_junk_is_refused_as_a_file_problem() -> None:

@@ -19,10 +19,13 @@ from typing import IO, Any
 
 import openpyxl
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from services.intake.domain.importing import COLUMNS, EXAMPLE_MARK, map_headers
 from services.intake.domain.labels import label
+from services.intake.domain.record import ETHNIC_GROUPS
 from shared.contracts.vocabulary import Gender, PostStatus, Stage
 from shared.domain.idnumber import synthetic_id_number
 from shared.errors import Problem, ValidationProblem
@@ -139,6 +142,45 @@ def example_row() -> list[str]:
     return [values[c.field] for c in COLUMNS]
 
 
+TEMPLATE_ROWS = 2000  # rows of the template that carry the text format and the dropdowns
+CODES_SHEET = "代码表"
+
+
+def coded_choices() -> dict[str, list[str]]:
+    """The closed vocabularies of the import columns, as the words the template offers."""
+    return {
+        "gender": [label(g) for g in Gender],
+        # 汉族 first, the others in GB18030 order (roughly by pinyin, as Chinese lists are)
+        "ethnicity": ["汉族", *sorted(ETHNIC_GROUPS - {"汉族"}, key=lambda e: e.encode("gb18030"))],
+        "post_status": [label(p) for p in PostStatus],
+        "is_fulltime_teacher": [label(True), label(False)],
+        "stage_taught": [label(st) for st in Stage],
+    }
+
+
+def _add_dropdowns(book: openpyxl.Workbook, sheet: Any) -> None:
+    """A dropdown (data validation list) on every coded column, its words in a hidden sheet
+    (a list written into the rule itself may not exceed 255 characters: the ethnic groups do);
+    a typed word outside the list is refused by Excel with a Chinese message."""
+    codes = book.create_sheet(CODES_SHEET)
+    codes.sheet_state = "hidden"
+    fields = [c.field for c in COLUMNS]
+    for n, (field, words) in enumerate(coded_choices().items(), start=1):
+        letter = get_column_letter(n)
+        codes.cell(row=1, column=n, value=field)
+        for r, word in enumerate(words, start=2):
+            codes.cell(row=r, column=n, value=word)
+        column = next(c for c in COLUMNS if c.field == field)
+        rule = DataValidation(
+            type="list", formula1=f"'{CODES_SHEET}'!${letter}$2:${letter}${len(words) + 1}",
+            allow_blank=True, showErrorMessage=True, errorTitle="填写有误",
+            error=f"“{column.title}”请从下拉列表中选择", promptTitle=column.title,
+            prompt=column.hint, showInputMessage=True)
+        target = get_column_letter(fields.index(field) + 1)
+        rule.add(f"{target}2:{target}{TEMPLATE_ROWS}")
+        sheet.add_data_validation(rule)
+
+
 def template_csv() -> bytes:
     return csv_bytes([[c.title for c in COLUMNS], example_row()], lineterminator="\r\n")
 
@@ -156,8 +198,9 @@ def template_xlsx() -> bytes:
         letter = cell.column_letter
         sheet.column_dimensions[letter].width = 22 if col.field == "id_number" else 14
         if col.field == "id_number":
-            for row in range(2, 2001):  # text, so Excel keeps all 18 digits
+            for row in range(2, TEMPLATE_ROWS + 1):  # text, so Excel keeps all 18 digits
                 sheet.cell(row=row, column=i).number_format = "@"
+    _add_dropdowns(book, sheet)
     notes = book.create_sheet("填写说明")
     notes.append(["列", "必填", "填写说明"])
     for col in COLUMNS:
