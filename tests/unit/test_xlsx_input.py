@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import time
 import tracemalloc
-import zipfile
 
 import openpyxl
 import pytest
@@ -15,39 +14,7 @@ from services.intake.adapters.tabular import open_rows, template_xlsx
 from services.reporting.adapters.baseline_files import read_table, write_xlsx
 from shared.errors import ValidationProblem
 from shared.xlsx_input import open_workbook, sheet_rows
-
-SHEET = "xl/worksheets/sheet1.xml"
-HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
-
-
-def with_sheet(workbook: bytes, sheet_xml_chunks: object) -> bytes:
-    """The workbook with its first sheet's XML replaced by the given chunks (streamed)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(workbook)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            if info.filename == SHEET:
-                with dst.open(SHEET, "w", force_zip64=True) as w:
-                    for chunk in sheet_xml_chunks:  # type: ignore[attr-defined]
-                        w.write(chunk)
-            else:
-                dst.writestr(info, src.read(info.filename))
-    return out.getvalue()
-
-
-def bomb(megabytes: int) -> bytes:
-    """An import template whose sheet XML decompresses to `megabytes` MiB of one repeated row."""
-    row = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>'
-    block = row * (1024 * 1024 // len(row))
-
-    def chunks() -> object:
-        yield HEAD + b"<sheetData>"
-        for _ in range(megabytes):
-            yield block
-        yield b"</sheetData></worksheet>"
-
-    return with_sheet(template_xlsx(), chunks())
+from tests.attacks import HEAD, bomb, with_sheet
 
 
 @pytest.fixture(scope="module")
