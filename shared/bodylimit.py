@@ -8,10 +8,11 @@ stops the handler, whose own later answer is dropped. The handler's reading fail
 nothing: no event, no row.
 
 Upload routes (`signed_in=True`) also need a signed-in caller before a byte is read: the
-`signed_in` check (the API services: shared.auth's bearer token with its account gate; the web
-front: its session) runs on the headers alone, and a caller without one is answered 401, not
-made to send megabytes first. Role checks stay in the routes; the routes that take uploads
-check them before they read the body.
+`signed_in` check (the API services: shared.auth's bearer token with its account gate, teachers
+refused; the web front: its session) runs on the headers alone, and a caller without one is
+answered 401 (403), not made to send megabytes first. Finer role and region checks stay in
+the routes: reporting's baselines check before reading the form; intake's imports need the
+school code from the form, so theirs run after it (bounded by the limit).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from shared.auth import authenticated
+from shared.auth import current_principal
 from shared.errors import PayloadTooLarge, TmisError
 
 Scope = dict[str, Any]
@@ -146,9 +147,10 @@ def _content_length(scope: Scope) -> int | None:
 
 async def bearer_signed_in(scope: Scope) -> TmisError | None:
     """The API services' check: shared.auth's whole authentication (token, expiry, account
-    gate, production rules) on the headers alone."""
+    gate, production rules) on the headers alone; teacher tokens, good on the self-service
+    routes only (which take no uploads), are refused here too (403)."""
     try:
-        await authenticated(Request(scope))
+        await current_principal(Request(scope))
     except TmisError as exc:
         return exc
     return None

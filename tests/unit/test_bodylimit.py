@@ -113,6 +113,18 @@ async def test_an_unauthenticated_large_upload_is_refused_before_a_byte_is_read(
     assert recorder.read == 0 and recorder.events == []
 
 
+async def test_a_teachers_upload_is_refused_before_a_byte_is_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMIS_JWT_SECRET", SETTINGS.jwt_secret)
+    teacher = mint_token(SETTINGS, "teacher", school_code="6201020001", teacher_id="t-1")
+    recorder = Recorder()
+    async with client(an_app(recorder)) as c:
+        r = await c.post("/v1/uploads", content=chunks(3 * MiB),
+                         headers={"Authorization": f"Bearer {teacher}"})
+    assert r.status_code == 403 and "教师账号只能查看本人信息" in r.json()["message"]
+    assert recorder.read == 0 and recorder.events == []
+
+
 async def test_reporting_checks_the_importers_role_before_reading_the_baseline(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TMIS_JWT_SECRET", SETTINGS.jwt_secret)
