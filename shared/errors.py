@@ -4,6 +4,7 @@
     ├── ValidationProblem      input that breaks a rule; carries field-level problems (HTTP 422)
     ├── NotFound               an aggregate or document that does not exist (HTTP 404)
     ├── Forbidden              outside the caller's role or region (HTTP 403)
+    ├── PayloadTooLarge        a body or upload over its limit (HTTP 413, shared/bodylimit.py)
     ├── Conflict               the request contradicts current state (HTTP 409)
     │   ├── ConcurrencyConflict    a stale expected version on append
     │   └── DuplicatePerson        a second active post for the same person
@@ -67,6 +68,11 @@ class NotFound(TmisError):
 class Forbidden(TmisError):
     status_code = 403
     code = "forbidden"
+
+
+class PayloadTooLarge(TmisError):
+    status_code = 413
+    code = "payload_too_large"
 
 
 class Conflict(TmisError):

@@ -38,6 +38,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.accounts import ACCOUNT_STATUS_MIGRATIONS, AccountStatusProjection, ProjectedAccountGate
 from shared.apidocs import install_api_docs
+from shared.bodylimit import BodyLimit, BodyRule, bearer_signed_in
 from shared.consumer import IdempotentConsumer, Projection, records_of
 from shared.db import EVENTSTORE_MIGRATIONS, apply_migrations, create_pool
 from shared.errors import TmisError
@@ -82,6 +83,7 @@ class ServiceSpec:
     consumer_batch: int = 500
     description: str = ""
     follows_accounts: bool = True  # keep account_status from the account topic (the gate)
+    body_limits: Sequence[BodyRule] = ()  # upload routes: their limits, signed in first
 
 
 def group_id(schema: str, consumer_name: str) -> str:
@@ -227,7 +229,7 @@ def build_app(spec: ServiceSpec, settings: Settings | None = None, *,
     app = FastAPI(title=f"TMIS {spec.name}", description=spec.description, lifespan=lifespan,
                   version="1", docs_url=None, redoc_url=None)
     install_api_docs(app)  # /docs and /redoc from bundled assets, not a CDN
-    install_basics(app, spec.name)
+    install_basics(app, spec.name, spec.body_limits)
     for router in spec.routers:
         app.include_router(router)
     return app
@@ -275,9 +277,10 @@ class LatencyMiddleware:
                 time.perf_counter() - started)
 
 
-def install_basics(app: FastAPI, service: str) -> None:
-    """/healthz, /metrics, request latency, TmisError -> JSON error responses, and a
-    transient database or broker failure -> 503 + Retry-After (shared/unavailable.py)."""
+def install_basics(app: FastAPI, service: str, body_limits: Sequence[BodyRule] = ()) -> None:
+    """/healthz, /metrics, request latency, TmisError -> JSON error responses, a transient
+    database or broker failure -> 503 + Retry-After (shared/unavailable.py), and bounded
+    request bodies (shared/bodylimit.py: 413 past the limit, chunked or not)."""
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:
@@ -309,6 +312,8 @@ def install_basics(app: FastAPI, service: str) -> None:
                     for e in exc.errors()]
         return JSONResponse({"error": "validation_failed", "message": "invalid request",
                              "problems": problems}, status_code=422)
+
+    app.add_middleware(BodyLimit, rules=body_limits, signed_in=bearer_signed_in)
 
 
 ROLES = ("http", "relay", "all")

@@ -14,6 +14,7 @@ from services.intake.domain.signin import SignInPolicy
 from services.intake.entrypoints import api, api_accounts, api_files, api_self
 from services.intake.entrypoints.consumers import RestructuringFollower
 from services.intake.service_layer.account_ports import AccountDeps
+from shared.bodylimit import BodyRule
 from shared.consumer import Projection
 from shared.runtime import Runtime, ServiceSpec
 
@@ -48,6 +49,10 @@ SPEC = ServiceSpec(
     routers=(api.router, api_files.router, api_accounts.router, api_self.router),
     on_start=on_start,
     follows_accounts=False,
+    body_limits=(BodyRule("POST", "/v1/documents", lambda: intake_settings().max_document_bytes,
+                          "proof document (证明材料)"),
+                 BodyRule("POST", "/v1/imports", lambda: intake_settings().max_import_bytes,
+                          "import file (导入文件)")),
     description=(
         "The front door of TMIS: schools and education bureaus register schools and teachers, "
         "update records, transfer (省内调动), return to post (返岗), record departures, and "

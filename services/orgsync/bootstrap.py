@@ -12,6 +12,7 @@ from services.orgsync.config import SCHEMA, SERVICE, load_orgsync_settings
 from services.orgsync.entrypoints.api import router
 from services.orgsync.entrypoints.consumers import RegistryProjection
 from services.orgsync.service_layer.handlers import Stores
+from shared.bodylimit import BodyRule
 from shared.consumer import Projection
 from shared.runtime import Runtime, ServiceSpec
 
@@ -47,6 +48,9 @@ SPEC = ServiceSpec(
     routers=[router],
     on_start=on_start,
     consumer_batch=1000,
+    body_limits=[BodyRule("POST", "/v1/batches/(plan|apply|announce)",
+                          lambda: load_orgsync_settings().max_upload_bytes,
+                          "restructuring batch (调整批次文件)")],
     description="The quarterly school restructuring job: plan, announce and apply batches of "
                 "merges, closures, openings, renames and re-stagings; emits "
                 "RestructuringBatchAnnounced / RestructuringBatchApplied on "

@@ -12,6 +12,7 @@ from services.reporting.entrypoints import api, api_chasing, dashboard
 from services.reporting.entrypoints.consumers import ReportingProjection
 from services.reporting.service_layer.chasing import ChasingDeps
 from services.reporting.service_layer.handlers import Deps
+from shared.bodylimit import BodyRule
 from shared.consumer import Projection
 from shared.runtime import Runtime, ServiceSpec
 
@@ -42,6 +43,8 @@ SPEC = ServiceSpec(
     projections=projections, routers=(api.router, api_chasing.router, dashboard.router),
     on_start=on_start,
     consumer_batch=2000,
+    body_limits=[BodyRule("POST", "/v1/baselines", api.MAX_BASELINE_BYTES,
+                          "baseline file (基数表文件)")],
     description="Materialised comparison views the department publishes: stage table, region "
                 "tables, findings, three-way comparison, sign-offs, confirmation tables, "
                 "collection rounds and reminders to lagging units (催报); as of any date.",

@@ -22,6 +22,7 @@ from services.web.adapters.reporting import ReportingClient
 from services.web.adapters.review import ReviewClient
 from services.web.config import SERVICE, WebSettings, load_web_settings
 from services.web.domain.forms import chinese_message
+from services.web.domain.session import session_user
 from services.web.entrypoints import (
     pages_auth,
     pages_chasing,
@@ -35,6 +36,8 @@ from services.web.entrypoints import (
 )
 from services.web.entrypoints.support import (
     HERE,
+    MAX_FIELD_BYTES,
+    SESSION_COOKIE,
     CsrfRefused,
     LoginRequired,
     PageError,
@@ -44,6 +47,9 @@ from services.web.entrypoints.support import (
 )
 from services.web.service_layer.backends import Backends
 from services.web.service_layer.errors import BackendError, NotAllowed, SignInRequired
+from shared.auth import Unauthenticated
+from shared.bodylimit import BodyLimit, BodyRule, MiB
+from shared.errors import TmisError
 from shared.logging import get_logger
 from shared.runtime import install_metrics
 
@@ -95,6 +101,23 @@ def create_app(settings: WebSettings | None = None,
     return app
 
 
+# The web front's uploads, bounded like the backends that take them (shared/bodylimit.py), and
+# refused before a byte is read without a session; every other form: the default 2 MiB.
+UPLOADS = (
+    BodyRule("POST", "/school/import", 64 * MiB, "import file (导入文件)"),
+    BodyRule("POST", "/orgsync", 20 * MiB, "restructuring batch (调整批次文件)"),
+    BodyRule("POST", "/orgsync/apply", MAX_FIELD_BYTES, "restructuring batch (调整批次文件)"),
+    BodyRule("POST", "/school/(return-to-post|teachers/[^/]+/(leave|transfer))", 5 * MiB,
+             "proof document (证明材料)"),
+)
+
+
+async def _session_signed_in(scope: dict[str, Any]) -> TmisError | None:
+    if session_user(Request(scope).cookies.get(SESSION_COOKIE)) is not None:
+        return None
+    return Unauthenticated("sign in before uploading a file (请先登录后再上传文件)")
+
+
 def _install_basics(app: FastAPI) -> None:
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> dict[str, Any]:
@@ -102,6 +125,7 @@ def _install_basics(app: FastAPI) -> None:
         return {"service": SERVICE, "status": "ok", "peers": await backends.health()}
 
     install_metrics(app, SERVICE)
+    app.add_middleware(BodyLimit, rules=UPLOADS, signed_in=_session_signed_in, html_pages=True)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]

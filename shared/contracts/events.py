@@ -87,7 +87,8 @@ class TeacherRecord(_Part):
     """The core information set of a teacher, as the national system collects it."""
 
     name: str = Field(min_length=1, max_length=50)
-    id_number_masked: str = Field(description="e.g. 620102********123X; never the full number")
+    id_number_masked: str = Field(description="e.g. **************123X, the last four only "
+                                  "(older events: 620102********123X); never the full number")
     gender: Gender
     birth_date: date
     ethnicity: str

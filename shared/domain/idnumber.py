@@ -55,9 +55,18 @@ def normalise(raw: str) -> str:
 
 
 def mask(id_number: str) -> str:
-    """620102********123X: area code and the last four only."""
+    """**************123X: the last four only (the sequence number's gender digit among them).
+    The area code is hidden as well as the birth date: with the birth date that a record
+    carries beside the mask and the area code (often the school's own county), the last four
+    would give the whole number back."""
     s = normalise(id_number)
-    return s[:6] + "*" * 8 + s[14:]
+    return "*" * 14 + s[14:]
+
+
+def last_four(masked: str) -> str:
+    """What a mask of either form (**************123X, or 620102********123X from before the
+    area code was hidden) shows of a number that two records can be compared by."""
+    return masked.strip().upper()[-4:]
 
 
 def synthetic_id_number(rng: random.Random, area_code: str, birth: date, gender: str) -> str:

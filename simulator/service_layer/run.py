@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from shared.contracts.vocabulary import ReviewLevel
-from shared.domain.idnumber import mask
+from shared.domain.idnumber import last_four, mask
 from simulator.adapters.api import ApiError, Decision, Services
 from simulator.adapters.files import (
     batch_json,
@@ -114,10 +114,11 @@ def school_body(s: SchoolPlan, occurred_at: datetime) -> dict[str, Any]:
             "is_rural": s.is_rural, "occurred_at": occurred_at.isoformat()}
 
 
-def person_key(masked: str, birth_date: str) -> tuple[str, str]:
-    """How a listed teacher is matched to the plan: the masked ID number (area code and last
-    four) and the birth date determine the whole synthetic number, hence the person."""
-    return masked, birth_date
+def person_key(masked: str, birth_date: str, name: str) -> tuple[str, str, str]:
+    """How a listed teacher is matched to the plan: the last four of the masked ID number,
+    the birth date and the name (the mask no longer shows the area code, so two teachers of
+    one school born the same day could share the rest)."""
+    return last_four(masked), birth_date, name
 
 
 class Simulation:
@@ -242,11 +243,13 @@ class Simulation:
             if t.retry:
                 await self._register_twice(school, t, when)
         if batch:
-            listed = {person_key(r["record"]["id_number_masked"], r["record"]["birth_date"]):
+            listed = {person_key(r["record"]["id_number_masked"], r["record"]["birth_date"],
+                                 r["record"]["name"]):
                       (r["teacher_id"], int(r["version"]))
                       for r in await intake.teachers_at(school.code)}
             for t in batch:
-                found = listed.get(person_key(mask(t.id_number), t.birth_date.isoformat()))
+                found = listed.get(person_key(mask(t.id_number), t.birth_date.isoformat(),
+                                              t.name))
                 if found is None:
                     raise SimulationFailed(f"intake does not list teacher {t.key} at school "
                                            f"{school.code} after importing it")

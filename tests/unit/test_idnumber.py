@@ -7,7 +7,13 @@ from datetime import date
 
 import pytest
 
-from shared.domain.idnumber import InvalidIdNumber, mask, parse_id_number, synthetic_id_number
+from shared.domain.idnumber import (
+    InvalidIdNumber,
+    last_four,
+    mask,
+    parse_id_number,
+    synthetic_id_number,
+)
 
 
 def test_the_standard_example_number_is_valid_and_states_birth_date_and_gender():
@@ -37,5 +43,9 @@ def test_synthetic_numbers_are_valid_and_agree_with_the_person():
             assert (facts.birth_date, facts.gender, facts.area_code) == (born, gender, "620102")
 
 
-def test_a_masked_number_hides_the_birth_date_but_keeps_area_and_last_four():
-    assert mask("11010519491231002x") == "110105********002X"
+def test_a_masked_number_shows_the_last_four_only():
+    assert mask("11010519491231002x") == "**************002X"
+
+
+def test_records_are_compared_by_the_last_four_whichever_form_of_the_mask_they_carry():
+    assert last_four(mask("11010519491231002x")) == last_four("110105********002X") == "002X"

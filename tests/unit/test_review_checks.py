@@ -29,6 +29,14 @@ def test_gender_must_agree_with_the_gender_digit_of_the_masked_id_number():
                    "gender": "female"}) == {}
 
 
+def test_the_gender_digit_is_read_from_the_last_four_in_either_form_of_the_mask():
+    record = a_record(random.Random(2), gender="female")
+    for masked in ("**************124X", "620102********124X"):  # new form, and older events
+        assert failed({**record, "id_number_masked": masked}) == {}
+        assert failed({**record, "id_number_masked": masked.replace("124X", "123X")}) == {
+            "gender_matches_id": "hard"}
+
+
 def test_a_malformed_masked_id_number_is_a_hard_failure():
     result = failed(a_record(random.Random(3), id_number_masked="62010219800101123X"))
     assert result["id_number_shape"] == "hard"

@@ -12,7 +12,6 @@ import codecs
 import csv
 import io
 import random
-import zipfile
 from collections.abc import Iterator
 from datetime import date
 from typing import IO, Any
@@ -20,7 +19,6 @@ from typing import IO, Any
 import openpyxl
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from services.intake.domain.importing import COLUMNS, EXAMPLE_MARK, map_headers
@@ -30,6 +28,7 @@ from shared.contracts.vocabulary import Gender, PostStatus, Stage
 from shared.domain.idnumber import synthetic_id_number
 from shared.errors import Problem, ValidationProblem
 from shared.spreadsheet import append_row, csv_bytes
+from shared.xlsx_input import open_workbook, sheet_rows
 
 Rows = Iterator[tuple[int, dict[str, Any]]]
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -101,13 +100,8 @@ def _guarded(reader: Iterator[list[str]]) -> Iterator[list[str]]:
 
 
 def _xlsx_rows(f: IO[bytes]) -> Rows:
-    try:
-        book = openpyxl.load_workbook(f, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise _refuse(f"the XLSX workbook cannot be opened: {exc} (Excel 文件无法打开)") from None
-    sheet = book.worksheets[0]
-    numbered = ((i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True),
-                                                        start=1))
+    book = open_workbook(f)  # bounded: decompressed size, ratio, rows, columns; defusedxml
+    numbered = enumerate(sheet_rows(book), start=1)
     try:
         mapping, _ = _header(numbered)
     except ValidationProblem:

@@ -1,7 +1,8 @@
 """The HTTP API for files, under /v1: proof documents and bulk imports (and their template).
 
-Uploads are size-limited (413 before the body is read when Content-Length says so, and while
-reading otherwise); proof documents are typed by content (415 for anything but PDF, JPEG, PNG).
+Uploads are size-limited (413: shared/bodylimit.py, before the body is read when Content-Length
+says so and while it arrives otherwise, and a signed-in caller first; then per file here); proof
+documents are typed by content (415 for anything but PDF, JPEG, PNG).
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from services.intake.config import intake_settings
 from services.intake.domain.documents import UnsupportedDocument
 from services.intake.entrypoints.deps import (
     ERRORS,
-    LimitedRoute,
     UnsupportedMediaType,
     correlation_id,
-    too_large,
     transaction,
     uow_factory,
 )
@@ -34,9 +33,10 @@ from services.intake.service_layer import documents
 from services.intake.service_layer.common import business_time
 from services.intake.service_layer.imports import import_target, import_teachers
 from shared.auth import CurrentPrincipal
+from shared.bodylimit import too_large
 from shared.errors import Problem, ValidationProblem
 
-router = APIRouter(prefix="/v1", responses=ERRORS, route_class=LimitedRoute)
+router = APIRouter(prefix="/v1", responses=ERRORS)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

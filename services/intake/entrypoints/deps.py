@@ -2,20 +2,19 @@
 
 `command` runs a handler in one transaction together with its idempotency record and turns
 the rare transaction-level retry errors of PostgreSQL (deadlock, serialization) into a 409 the
-client can retry. `LimitedRoute` refuses an upload whose declared size is over the limit before
-the body is read.
+client can retry. Upload sizes are
+bounded by shared/bodylimit.py (the service's BodyRules, in bootstrap.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
 from services.intake.adapters.registry_pg import unit_of_work
 from services.intake.config import intake_settings
@@ -32,11 +31,6 @@ log = get_logger(__name__)
 _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 # Multipart framing around a file: headers, boundaries, the other small fields.
 _ENVELOPE_SLACK = 64 * 1024
-
-
-class PayloadTooLarge(TmisError):
-    status_code = 413
-    code = "payload_too_large"
 
 
 class UnsupportedMediaType(TmisError):
@@ -124,33 +118,3 @@ async def grouped(request: Request, submission: Submission, render: Render) -> R
              status=done.answer.status_code, replayed=done.replayed, actor=done.who.subject,
              grouped=True)
     return JSONResponse(done.answer.body, status_code=done.answer.status_code, headers=headers)
-
-
-def too_large(limit: int, what: str) -> PayloadTooLarge:
-    return PayloadTooLarge(f"the {what} is larger than the limit of {limit} bytes "
-                           f"({limit // (1024 * 1024)} MiB) (文件超过大小限制)")
-
-
-def upload_limit(path: str) -> tuple[int, str] | None:
-    settings = intake_settings()
-    if path.endswith("/documents"):
-        return settings.max_document_bytes, "proof document"
-    if path.endswith("/imports"):
-        return settings.max_import_bytes, "import file"
-    return None
-
-
-class LimitedRoute(APIRoute):
-    """Refuse a POST whose Content-Length says it is too large before reading its body."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def limited(request: Request) -> Response:
-            limit = upload_limit(request.url.path) if request.method == "POST" else None
-            declared = request.headers.get("content-length", "")
-            if limit and declared.isdigit() and int(declared) > limit[0] + _ENVELOPE_SLACK:
-                raise too_large(*limit)
-            return await handler(request)
-
-        return limited

@@ -1,7 +1,8 @@
 """Read a baseline file (CSV or XLSX) into a header and rows; write a template in either.
 
 CSV is read as UTF-8 (with or without a BOM, as Excel writes it) and, failing that, GB18030,
-which Chinese spreadsheets still produce. XLSX is read from its first sheet with openpyxl.
+which Chinese spreadsheets still produce. XLSX is read from its first sheet through
+shared/xlsx_input.py (bounded sizes and rows, defusedxml).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from shared.errors import Problem, ValidationProblem
 from shared.spreadsheet import append_row, csv_bytes
+from shared.xlsx_input import open_workbook, sheet_rows
 
 XLSX_MAGIC = b"PK\x03\x04"
 
@@ -42,13 +44,11 @@ def _read_csv(data: bytes) -> tuple[list[Any], list[list[Any]]]:
 
 
 def _read_xlsx(data: bytes) -> tuple[list[Any], list[list[Any]]]:
+    wb = open_workbook(data)  # bounded: decompressed size, ratio, rows, columns; defusedxml
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise ValidationProblem([Problem("file", f"not a readable XLSX file: {exc}")]) from None
-    ws = wb.worksheets[0]
-    rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    wb.close()
+        rows = list(sheet_rows(wb))
+    finally:
+        wb.close()
     if not rows:
         raise ValidationProblem([Problem("file", "the workbook's first sheet is empty")])
     return rows[0], rows[1:]

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.datastructures import FormData, UploadFile
 
 from services.reporting.adapters.baseline_files import write_csv, write_xlsx
 from services.reporting.adapters.renderers import FORMATS, render
@@ -92,16 +93,38 @@ async def baseline_template(
         "Content-Disposition": f'attachment; filename="baseline-{kind}-{level}.{format}"'})
 
 
-@router.post("/baselines", status_code=201, summary="Import a baseline (annual or base table)")
-async def import_baseline(
-    request: Request, principal: CurrentPrincipal, file: Annotated[UploadFile, File()],
-    kind: Annotated[str, Form()], year: Annotated[int | None, Form()] = None,
-    level: Annotated[str | None, Form()] = None,
-) -> dict[str, Any]:
+MAX_BASELINE_BYTES = 20 * 1024 * 1024  # a province's school-level base table is ~2 MB
+BASELINE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["file", "kind"],
+        "properties": {"file": {"type": "string", "format": "binary"},
+                       "kind": {"type": "string", "enum": ["annual", "base"]},
+                       "year": {"type": "integer"}, "level": {"type": "string"}}}}}}}
+
+
+def _form_text(form: FormData, name: str) -> str | None:
+    value = form.get(name)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+@router.post("/baselines", status_code=201, openapi_extra=BASELINE_BODY,
+             summary="Import a baseline (annual or base table)")
+async def import_baseline(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    # The role is checked before the body is read (the body is not a parameter, so FastAPI
+    # does not parse it before the dependencies); its size is bounded by shared/bodylimit.py.
+    handlers.require_baseline_importer(principal)
+    form = await request.form(max_files=1, max_fields=10)
+    file, kind, year = form.get("file"), _form_text(form, "kind"), _form_text(form, "year")
+    problems = ([] if isinstance(file, UploadFile) else [Problem("file", "field required")]) + \
+        ([] if kind else [Problem("kind", "field required")]) + \
+        ([] if year is None or year.isdigit() else [Problem("year", "an integer")])
+    if problems or not isinstance(file, UploadFile) or kind is None:
+        raise ValidationProblem(problems)
     data = await file.read()
     return await handlers.import_baseline(
         deps_of(request), principal, data, file.filename, kind,
-        year if year is not None else handlers.default_year(), level or None)
+        int(year) if year is not None else handlers.default_year(),
+        _form_text(form, "level"))
 
 
 class SignoffIn(BaseModel):

@@ -54,11 +54,16 @@ async def build(deps: Deps, request: ReportRequest, as_of_raw: str | None,
     return build_report(request, snapshot, divisions())
 
 
+def require_baseline_importer(principal: Principal) -> None:
+    if not principal.province_wide or not principal.can_write:
+        raise Forbidden("only the province (or a service account) imports baselines "
+                        "(仅省级账号可导入基数表)")
+
+
 async def import_baseline(deps: Deps, principal: Principal, data: bytes,
                           filename: str | None, kind: str, year: int,
                           level: str | None) -> dict[str, Any]:
-    if not principal.province_wide or not principal.can_write:
-        raise Forbidden("only the province (or a service account) imports baselines")
+    require_baseline_importer(principal)
     header, rows = read_table(data, filename)
     parsed = parse_rows(header, rows, kind=kind, level=level, divisions=divisions())
     baseline_id = uuid4().hex

@@ -54,6 +54,7 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.events import CheckResult
 from shared.contracts.vocabulary import ReviewLevel
 from shared.db import checked_schema
+from shared.domain.idnumber import last_four
 from shared.errors import PoisonEvent
 
 F = TypeVar("F", TeacherFact, DecisionFact)
@@ -436,8 +437,14 @@ def _item_row(item: ReviewItem) -> tuple[Any, ...]:
         _checks_json(failures(item.checks)), len(item.hard_failures), len(item.warnings),
         item.submitted_at, item.school_approved_at, item.county_approved_at,
         item.source_event_id, _str(rec.get("name")), _str(rec.get("birth_date")),
-        _str(rec.get("id_number_masked")),
+        _person_id(rec.get("id_number_masked")),
     )
+
+
+def _person_id(masked: Any) -> str | None:
+    """The masked number as records of a person are matched by: its last four, whichever form
+    of the mask an event carried (shared/domain/idnumber.py)."""
+    return last_four(masked) if isinstance(masked, str) and masked.strip() else None
 
 
 def item_from_row(row: asyncpg.Record | dict[str, Any]) -> ReviewItem:

@@ -16,9 +16,10 @@ as such rather than refused by a parser.
     same_person_elsewhere warning  see `same_person_check`: computed when read, because it
                                    depends on other teachers, not on this record alone
 
-Not checked here: that the birth date agrees with the ID number. Public events carry only the
-masked number (620102********123X), which hides the birth date; intake checks the full number
-(checksum and birth date) before it accepts a record. The masked form keeps the gender digit.
+Not checked here: that the birth date agrees with the ID number. Events carry only the masked
+number (**************123X: the last four only), which hides the area code and the birth date;
+intake checks the full number (checksum and birth date) before it accepts a record. The masked
+form keeps the gender digit.
 
 Checks are a function of the record, its kind and the submission date (`as_of`), never of
 "today", so a projection rebuilt next year computes the same results.
@@ -42,7 +43,8 @@ MIN_HIRE_AGE = 18
 MAX_HIRE_AGE = 65
 MAX_AGE_IN_POST = {Stage.HIGHER.value: 70}
 DEFAULT_MAX_AGE_IN_POST = 65
-MASKED_ID = re.compile(r"^\d{6}\*{8}\d{3}[\dX]$")
+# **************123X; events written before the area code was hidden: 620102********123X
+MASKED_ID = re.compile(r"^(\d{6}|\*{6})\*{8}\d{3}[\dX]$")
 Severity = Literal["hard", "warning"]
 
 
@@ -115,7 +117,7 @@ def _id_shape(record: Mapping[str, Any]) -> CheckResult:
     if isinstance(masked, str) and MASKED_ID.match(masked):
         return _ok("id_number_shape", "hard")
     return _fail("id_number_shape", "hard",
-                 f"masked ID number {masked!r} is not of the form 620102********123X "
+                 f"masked ID number {masked!r} is not of the form **************123X "
                  "(身份证号格式不正确)")
 
 
