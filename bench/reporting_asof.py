@@ -29,7 +29,6 @@ import platform
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,7 +47,7 @@ from services.reporting.bootstrap import MIGRATIONS, SPEC  # noqa: E402
 from services.reporting.domain.reports import ReportRequest  # noqa: E402
 from services.reporting.entrypoints.replay import rebuild  # noqa: E402
 from services.reporting.service_layer.handlers import Deps, build  # noqa: E402
-from shared.auth import mint_token  # noqa: E402
+from shared.auth import SESSION_COOKIE, mint_token  # noqa: E402
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.events import (  # noqa: E402
     BaselineImported,
@@ -275,22 +274,26 @@ async def served(settings: Settings, schema: str) -> AsyncIterator[str]:
         await stop_runtime(runtime, broker, tasks, stop)
 
 
-def screenshot(url: str, path: Path) -> None:
+async def screenshot(url: str, token: str, path: Path) -> None:
+    """The dashboard as Chromium shows it to a browser holding the session cookie (a token in
+    the URL is refused)."""
+    from playwright.async_api import async_playwright
+
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
         print("chromium not installed: no screenshot", file=sys.stderr)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    profile = tempfile.mkdtemp()
-    try:
-        subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                        "--no-first-run", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync",
-                        f"--user-data-dir={profile}", "--window-size=1280,2300",
-                        "--hide-scrollbars", f"--screenshot={path}", url],
-                       capture_output=True, timeout=180, check=True)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=binary, args=["--no-sandbox"])
+        try:
+            context = await browser.new_context(viewport={"width": 1280, "height": 2300})
+            await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": url}])
+            page = await context.new_page()
+            await page.goto(url)
+            await page.screenshot(path=str(path))
+        finally:
+            await browser.close()
 
 
 async def main_async(args: argparse.Namespace, bootstrap: str, url: str) -> dict[str, Any]:
@@ -336,8 +339,7 @@ async def main_async(args: argparse.Namespace, bootstrap: str, url: str) -> dict
     if args.screenshot:
         async with served(settings, schema) as base:
             token = mint_token(settings, "province_admin")
-            await asyncio.to_thread(screenshot, f"{base}/?as_of={NOTICE_DAY}&token={token}",
-                                    Path(args.screenshot))
+            await screenshot(f"{base}/?as_of={NOTICE_DAY}", token, Path(args.screenshot))
         result["screenshot"] = str(args.screenshot)
     if args.replay_events:
         result["replay"] = await replay_bench(settings, args.replay_events)

@@ -26,6 +26,13 @@ account's sign-in generation (`av`). `current_principal` asks the service's acco
 at that generation, on every request: a disabled account is refused at its next request. Tokens
 without `acct` (dev `tmis token`, tests, service-to-service calls) are accepted in dev and test;
 in production only the `service` role may go without an account.
+
+Where the token comes from: `Authorization: Bearer <jwt>`, or, for a page or a download a
+browser asks for (GET and HEAD only), the web front's session cookie `tmis_session` (HttpOnly,
+SameSite=Strict, set by services/web at sign-in; a browser sends it to every service on the same
+host). Requests that change anything need the header, so no other page can make a browser act
+with its cookie. Never from the URL: a `?token=` (or `access_token=`) lands in logs and browser
+history, and is refused (400) whatever the route.
 """
 
 from __future__ import annotations
@@ -66,6 +73,13 @@ READ_ONLY_ROLES = SYSADMIN_ROLES | {Role.QUERY, Role.TEACHER}
 class Unauthenticated(TmisError):
     status_code = 401
     code = "unauthenticated"
+
+
+class TokenInUrl(TmisError):
+    """A token in the query string: refused, so that nobody learns to put one there."""
+
+    status_code = 400
+    code = "token_in_url"
 
 
 class AccountDisabled(Unauthenticated):
@@ -250,15 +264,38 @@ def _gate_of(request: Request) -> AccountGate | None:
     return gate
 
 
-async def authenticated(request: Request) -> Principal:
-    """The caller, from `Authorization: Bearer <jwt>`, whatever its role (teachers included);
-    401 without a token, with an invalid one, or for a disabled account."""
+SESSION_COOKIE = "tmis_session"  # the web front's session (services/web/entrypoints/support)
+URL_TOKEN_PARAMS = ("token", "access_token")
+COOKIE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def token_of(request: Request) -> str:
+    """The request's token: the bearer header, else (GET/HEAD) the session cookie.
+    TokenInUrl for a token in the query string, Unauthenticated without one."""
+    if any(name in request.query_params for name in URL_TOKEN_PARAMS):
+        raise TokenInUrl("tokens are not accepted in URLs (?token=): sign in on the web front "
+                         "(/login), or send Authorization: Bearer <token> "
+                         "(请登录后访问，网址中不能携带令牌)")
     header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("malformed Authorization header (Authorization: Bearer "
+                                  "<token>)")
+        return token.strip()
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and request.method in COOKIE_METHODS:
+        return cookie
+    raise Unauthenticated("missing bearer token (Authorization: Bearer <token>) or session: "
+                          "sign in (请登录)")
+
+
+async def authenticated(request: Request) -> Principal:
+    """The caller, from the bearer header or the session cookie (`token_of`), whatever its
+    role (teachers included); 401 without a token, with an invalid one, or for a disabled
+    account; 400 for a token in the URL."""
     settings = _settings_of(request)
-    principal = decode_token(settings, token.strip())
+    principal = decode_token(settings, token_of(request))
     if principal.account_id is None:
         if settings.env == "production" and principal.role is not Role.SERVICE:
             raise Unauthenticated("this token names no account; in production sign in "
@@ -276,7 +313,7 @@ async def authenticated(request: Request) -> Principal:
 
 
 async def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the caller, from `Authorization: Bearer <jwt>`; 401 without one.
+    """FastAPI dependency: the caller (`authenticated`); 401 without a token.
     Teacher tokens are refused here (403): they are good on the self-service routes only."""
     principal = await authenticated(request)
     if principal.role is Role.TEACHER:

@@ -34,12 +34,21 @@ class RunningService:
     client: httpx.AsyncClient
     runtime: Runtime
     settings: Settings
+    app: Any = None  # the ASGI app the client speaks to
 
     def token(self, role: str, **region: str) -> str:
         return mint_token(self.settings, role, **region)
 
     def auth(self, role: str, **region: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, **region)}"}
+
+    @contextlib.asynccontextmanager
+    async def from_address(self, address: str) -> AsyncIterator[httpx.AsyncClient]:
+        """A client of the same app whose requests come from `address` (request.client)."""
+        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                     timeout=60) as client:
+            yield client
 
 
 @contextlib.asynccontextmanager
@@ -54,7 +63,7 @@ async def running_service(spec: ServiceSpec, settings: Settings, *,
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test",
                                      timeout=60) as client:
-            yield RunningService(client, runtime, settings)
+            yield RunningService(client, runtime, settings, app)
     finally:
         await stop_runtime(runtime, broker, tasks, stop)
 

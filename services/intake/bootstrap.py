@@ -35,7 +35,10 @@ async def on_start(runtime: Runtime) -> None:
         policy=SignInPolicy(max_failures=settings.signin_max_failures,
                             lock_seconds=settings.signin_lock_seconds,
                             delay_base_seconds=settings.signin_delay_base_seconds,
-                            delay_cap_seconds=settings.signin_delay_cap_seconds),
+                            delay_cap_seconds=settings.signin_delay_cap_seconds,
+                            address_max_failures=settings.signin_address_max_failures,
+                            address_window_seconds=settings.signin_address_window_seconds,
+                            address_lock_seconds=settings.signin_address_lock_seconds),
         clock=lambda: datetime.now(UTC))
     runtime.extras["peers"] = HttpPeers.from_env(runtime.settings)
 

@@ -29,6 +29,12 @@ class IntakeSettings(BaseSettings):
     signin_lock_seconds: float = Field(15 * 60, gt=0, description="how long a lock lasts")
     signin_delay_base_seconds: float = Field(0.2, ge=0, description="first failure's delay")
     signin_delay_cap_seconds: float = Field(2.0, ge=0, description="longest failure delay")
+    signin_address_max_failures: int = Field(100, ge=1, description="failures from one "
+                                             "client address, across names, that lock it")
+    signin_address_window_seconds: float = Field(15 * 60, gt=0, description="the window those "
+                                                 "failures are counted in")
+    signin_address_lock_seconds: float = Field(15 * 60, gt=0, description="how long an "
+                                               "address lock lasts")
     argon2_time_cost: int | None = Field(None, ge=1, description="argon2id passes (default: "
                                                                   "OWASP's 2)")
     argon2_memory_kib: int | None = Field(None, ge=8, description="argon2id memory in KiB "

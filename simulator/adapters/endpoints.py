@@ -66,7 +66,3 @@ def service_token(settings: Settings | None = None) -> str:
     return mint_token(settings or Settings(), Role.SERVICE, subject=SUBJECT,
                       ttl_seconds=TOKEN_TTL_SECONDS)
 
-
-def query_token(settings: Settings | None = None) -> str:
-    """A read-only province token, e.g. for the dashboard link."""
-    return mint_token(settings or Settings(), Role.QUERY, ttl_seconds=TOKEN_TTL_SECONDS)

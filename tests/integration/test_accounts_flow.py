@@ -1,15 +1,19 @@
 """Accounts end to end on the real stack: a disabled account refused at once by intake and
 within seconds by review; a handover with no gap, no overlap and nothing in flight lost; what
-the successor finds pending; a teacher who can read only their own record; sign-in locks; and
+the successor finds pending; a teacher who can read only their own record; sign-in locks (per
+name and client address: a lock at one address leaves another free); and
 no password, hash or ID number in the logs or on the public topics."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import uuid4
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -201,27 +205,38 @@ async def test_a_teacher_confirms_and_flags_and_the_school_sees_the_flag(stack: 
     assert again["confirmed"] is True and again["open_flags"][0]["field"] == "hire_date"
 
 
+@contextmanager
+def quick_locks(stack: Stack, lock_seconds: float) -> Iterator[None]:
+    """Intake locks after 3 failures for `lock_seconds`, with short waits between (0.05 s,
+    then 0.1 s), while the block runs."""
+    saved: AccountDeps = stack.intake.runtime.extras["account_deps"]
+    stack.intake.runtime.extras["account_deps"] = AccountDeps(
+        saved.hasher, SignInPolicy(max_failures=3, lock_seconds=lock_seconds,
+                                   delay_base_seconds=0.05, delay_cap_seconds=0.1), saved.clock)
+    try:
+        yield
+    finally:
+        stack.intake.runtime.extras["account_deps"] = saved
+
+
+async def three_failures(client: httpx.AsyncClient, login: dict[str, str]) -> list[int]:
+    answers = []
+    for _ in range(3):
+        answers.append((await client.post("/v1/auth/login", json=login)).status_code)
+        await asyncio.sleep(0.15)  # the wait after a failure (0.05 s, then 0.1 s)
+    return answers
+
+
 async def test_repeated_failed_sign_ins_lock_for_a_while_and_lock_and_release_are_logged(
         stack: Stack) -> None:
     account, _ = await a_school_admin(stack, stack.province.school_a)
-    saved: AccountDeps = stack.intake.runtime.extras["account_deps"]
-    stack.intake.runtime.extras["account_deps"] = AccountDeps(
-        saved.hasher, SignInPolicy(max_failures=3, lock_seconds=3, delay_base_seconds=0.05,
-                                   delay_cap_seconds=0.1), saved.clock)
     login = {"username": account["username"], "password": "wrong-password-0"}
-    try:
-        with captured_logs() as logs:
-            answers = []
-            for _ in range(3):
-                answers.append((await stack.intake.client.post("/v1/auth/login",
-                                                               json=login)).status_code)
-                await asyncio.sleep(0.15)  # the wait after a failure (0.05 s, then 0.1 s)
-            right = {**login, "password": PASSWORD}
-            during = await stack.intake.client.post("/v1/auth/login", json=right)
-            await asyncio.sleep(3.1)
-            after = await stack.intake.client.post("/v1/auth/login", json=right)
-    finally:
-        stack.intake.runtime.extras["account_deps"] = saved
+    with quick_locks(stack, 3), captured_logs() as logs:
+        answers = await three_failures(stack.intake.client, login)
+        right = {**login, "password": PASSWORD}
+        during = await stack.intake.client.post("/v1/auth/login", json=right)
+        await asyncio.sleep(3.1)
+        after = await stack.intake.client.post("/v1/auth/login", json=right)
     assert answers == [401, 401, 429] and during.status_code == 429
     assert after.status_code == 200
     events = [e["event"] for e in log_lines(logs) if e.get("name") == account["username"]]
@@ -230,6 +245,22 @@ async def test_repeated_failed_sign_ins_lock_for_a_while_and_lock_and_release_ar
         f"SELECT event_type FROM {stack.intake.runtime.store.schema}.events "
         "WHERE stream_id = $1 ORDER BY stream_version", f"account-{account['account_id']}")
     assert [r["event_type"] for r in rows][-2:] == ["SignInLocked", "SignInUnlocked"]
+
+
+async def test_an_administrator_locked_out_at_one_address_still_signs_in_from_another(
+        stack: Stack) -> None:
+    account, _ = await a_school_admin(stack, stack.province.school_a)
+    wrong = {"username": account["username"], "password": "wrong-password-0"}
+    right = {**wrong, "password": PASSWORD}
+    with quick_locks(stack, 600):
+        async with stack.intake.from_address("203.0.113.10") as a, \
+                stack.intake.from_address("198.51.100.20") as b:
+            answers = await three_failures(a, wrong)
+            at_a = await a.post("/v1/auth/login", json=right)
+            at_b = await b.post("/v1/auth/login", json=right)
+    assert answers == [401, 401, 429]
+    assert at_a.status_code == 429 and at_a.json()["error"] == "signin_locked"
+    assert at_b.status_code == 200 and at_b.json()["token"]
 
 
 async def test_changing_ones_password_needs_the_current_one_and_ends_earlier_tokens(

@@ -15,6 +15,10 @@ second when it lies outside (school B, county 620502, city 620500). The columns 
     p.* province   c.* city 620100   y.* county 620102   s.* school A
     *.info = information administrator, *.sys = system administrator, *.query = query account
 
+Reporting's dashboard (`/`) and its downloads are rows too: through the session cookie a
+browser brings (`via="cookie"`) as well as the bearer header, and with the token in the URL
+(`via="url"`), which everyone gets a 400 for.
+
 Endpoints left out, and why: POST /v1/auth/login and /v1/auth/teacher take no token;
 POST /v1/me/password checks the caller's own password (test_accounts_flow.py covers it).
 Cells that pass authorization change state; each builds its own fresh teacher, account or flag,
@@ -40,6 +44,7 @@ from services.intake.domain.labels import label
 from services.orgsync.bootstrap import SPEC as ORGSYNC
 from services.reporting.bootstrap import SPEC as REPORTING
 from services.review.bootstrap import SPEC as REVIEW
+from shared.auth import SESSION_COOKIE
 from shared.contracts.vocabulary import Gender, PostStatus
 from tests.integration.test_accounts_support import (
     COLUMNS,
@@ -50,7 +55,9 @@ from tests.integration.test_accounts_support import (
     a_teacher,
     bearer,
     build_province,
+    create,
     service,
+    sign_in,
     teacher_token,
 )
 from tests.integration.test_intake_support import a_person
@@ -68,6 +75,8 @@ SEE_ACCOUNTS = ("403 200 403 403 200 403 403 200 403 403 200 403 403 403",
                 "403 200 403 403 403 403 403 403 403 403 403 403 403 403")
 ANY = ("200 200 200 200 200 200 200 200 200 200 200 200 403 200",) * 2
 TEACHER_ONLY = ("403 403 403 403 403 403 403 403 403 403 403 403 200 403",) * 2
+COUNTY_READ = ("200 200 200 200 200 200 200 200 200 403 403 403 403 200",  # a school: no county
+               "200 200 200 403 403 403 403 403 403 403 403 403 403 200")
 
 #          p.info p.sys p.query c.info c.sys c.query y.info y.sys y.query s.info s.sys s.query
 #          teacher service
@@ -123,9 +132,13 @@ MATRIX: dict[str, tuple[str, str]] = {
     "orgsync GET /v1/batches": ANY,
     "orgsync POST /v1/batches/plan": (
         "200 403 403 200 403 403 403 403 403 403 403 403 403 200",) * 2,  # by role only
-    "reporting GET /v1/reports/schools?county=": (
-        "200 200 200 200 200 200 200 200 200 403 403 403 403 200",  # a school reads no county
-        "200 200 200 403 403 403 403 403 403 403 403 403 403 200"),
+    "reporting GET /v1/reports/schools?county=": COUNTY_READ,
+    "reporting GET /?county=": COUNTY_READ,
+    "reporting GET /?county= (session cookie)": COUNTY_READ,
+    "reporting GET /download/schools.xlsx?county=": COUNTY_READ,
+    "reporting GET /download/stages.csv (session cookie)": ANY,
+    "reporting GET / (session cookie)": ANY,
+    "reporting GET /?token=": ("400 400 400 400 400 400 400 400 400 400 400 400 400 400",) * 2,
 }
 
 
@@ -268,6 +281,14 @@ def simple(service: str, method: str, path: Callable[[World, bool], str],
     return make
 
 
+def reporting_page(path: Callable[[World, bool], str], via: str = "header") -> Make:
+    """A browser's request to reporting: the token in the header, the session cookie or (to be
+    refused) the URL."""
+    async def make(w: World, inside: bool) -> Call:
+        return w.reporting, "GET", path(w, inside), {"via": via}
+    return make
+
+
 def on_account(action: str, *, active: bool = True,
                body: Callable[[], dict[str, Any]] | None = None) -> Make:
     async def make(w: World, inside: bool) -> Call:
@@ -374,6 +395,15 @@ MAKERS: dict[str, Make] = {
     "orgsync POST /v1/batches/plan": plan,
     "reporting GET /v1/reports/schools?county=": simple(
         "reporting", "GET", lambda w, i: f"/v1/reports/schools?county={w.county(i)}"),
+    "reporting GET /?county=": reporting_page(lambda w, i: f"/?county={w.county(i)}"),
+    "reporting GET /?county= (session cookie)": reporting_page(
+        lambda w, i: f"/?county={w.county(i)}", "cookie"),
+    "reporting GET /download/schools.xlsx?county=": reporting_page(
+        lambda w, i: f"/download/schools.xlsx?county={w.county(i)}"),
+    "reporting GET /download/stages.csv (session cookie)": reporting_page(
+        lambda w, i: "/download/stages.csv", "cookie"),
+    "reporting GET / (session cookie)": reporting_page(lambda w, i: "/", "cookie"),
+    "reporting GET /?token=": reporting_page(lambda w, i: "/", "url"),
 }
 
 
@@ -414,6 +444,11 @@ async def world(stack_env: Any) -> Any:
         yield w
 
 
+def session(token: str) -> dict[str, str]:
+    """What a browser signed in on the web front sends: its session cookie."""
+    return {"Cookie": f"{SESSION_COOKIE}={token}"}
+
+
 def test_the_matrix_lists_every_endpoint_with_an_answer_for_every_column() -> None:
     assert set(MATRIX) == set(MAKERS)
     for name, rows in MATRIX.items():
@@ -425,8 +460,13 @@ async def test_every_role_of_every_level_gets_the_designed_answer(world: World,
                                                                   endpoint: str) -> None:
     async def cell(column: str, inside: bool) -> tuple[str, bool, int, str]:
         svc, method, path, kwargs = await MAKERS[endpoint](world, inside)
-        r = await svc.client.request(method, path, headers=bearer(world.province.tokens[column]),
-                                     **kwargs)
+        token = world.province.tokens[column]
+        via = kwargs.pop("via", "header")
+        if via == "url":
+            path, headers = f"{path}{'&' if '?' in path else '?'}token={token}", {}
+        else:
+            headers = session(token) if via == "cookie" else bearer(token)
+        r = await svc.client.request(method, path, headers=headers, **kwargs)
         return column, inside, r.status_code, r.text[:160]
 
     cells = [(c, inside) for inside in (True, False) for c in COLUMNS]
@@ -438,3 +478,54 @@ async def test_every_role_of_every_level_gets_the_designed_answer(world: World,
             where = "inside" if inside else "outside"
             wrong.append(f"{column:8} {where:7} expected {expected} got {status}: {text}")
     assert not wrong, f"{endpoint}:\n" + "\n".join(wrong)
+
+
+# ------------------------------------------------------------------------------ the dashboards
+
+
+async def test_a_county_administrator_sees_only_their_county_on_the_dashboard(world: World
+                                                                              ) -> None:
+    county = session(world.province.tokens["y.info"])
+    province = session(world.province.tokens["p.info"])
+    # reporting places both schools once it has followed the school topic
+    await eventually(lambda: world.reporting.client.get("/download/schools.csv",
+                                                        headers=province),
+                     lambda r: world.province.school_a in r.text
+                     and world.province.school_b in r.text, timeout=60)
+    page = await world.reporting.client.get("/", headers=county)
+    schools = await world.reporting.client.get("/download/schools.csv", headers=county)
+    assert page.status_code == 200 and "（城关区，截至" in page.text
+    assert "秦州区" not in page.text
+    assert world.province.school_a in schools.text
+    assert world.province.school_b not in schools.text
+    whole = await world.reporting.client.get("/", headers=province)
+    assert "（全省，截至" in whole.text and "秦州区" in whole.text
+
+
+async def test_a_teachers_session_gets_403_on_the_province_dashboard(world: World) -> None:
+    r = await world.reporting.client.get("/", headers=session(world.province.tokens["teacher"]))
+    assert r.status_code == 403 and "教师账号" in r.text
+
+
+async def test_a_disabled_accounts_session_is_refused_on_the_dashboard_and_downloads(
+        world: World) -> None:
+    account = await create(world.intake, world.province.tokens["y.sys"], "info", "school",
+                           world.province.school_a)
+    cookie = session(await sign_in(world.intake, account["username"]))
+    await eventually(lambda: world.reporting.client.get("/", headers=cookie),
+                     lambda r: r.status_code == 200, timeout=60)
+    r = await world.intake.client.post(f"/v1/accounts/{account['account_id']}/disable",
+                                       headers=world.county_sysadmin(True))
+    assert r.status_code == 200, r.text
+    refused = await eventually(lambda: world.reporting.client.get("/", headers=cookie),
+                               lambda r: r.status_code == 401, timeout=60)
+    assert "账号已停用" in refused.text
+    download = await world.reporting.client.get("/download/stages.csv", headers=cookie)
+    assert download.status_code == 401
+
+
+async def test_a_token_in_the_url_is_refused_with_a_page_that_says_to_sign_in(world: World
+                                                                             ) -> None:
+    r = await world.reporting.client.get(f"/?token={world.province.tokens['p.info']}")
+    assert r.status_code == 400
+    assert "请登录" in r.text and "网址中不能携带令牌" in r.text

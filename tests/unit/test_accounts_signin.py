@@ -25,6 +25,7 @@ from tests.unit.test_accounts_support import (
 )
 
 POLICY = SignInPolicy()
+HERE, ELSEWHERE = "10.0.0.1", "192.0.2.7"
 
 
 def test_each_failure_in_a_row_waits_twice_as_long_up_to_the_cap() -> None:
@@ -75,14 +76,14 @@ async def _admin(store: FakeAccountStore, password: str = "right-password-1") ->
 async def test_a_right_password_signs_in_and_clears_the_count_of_failures() -> None:
     store, clock = FakeAccountStore(), FakeClock()
     await _admin(store)
-    wrong = await signin.sign_in(store, deps(clock), "li.s1", "wrong-password-1")
+    wrong = await signin.sign_in(store, deps(clock), "li.s1", "wrong-password-1", HERE)
     assert not wrong.ok and wrong.wait_seconds == 0.2
-    too_soon = await signin.sign_in(store, deps(clock), "li.s1", "right-password-1")
+    too_soon = await signin.sign_in(store, deps(clock), "li.s1", "right-password-1", HERE)
     assert too_soon.throttled and not too_soon.ok
     clock.advance(0.2)
-    right = await signin.sign_in(store, deps(clock), "li.s1", "right-password-1")
+    right = await signin.sign_in(store, deps(clock), "li.s1", "right-password-1", HERE)
     assert right.ok and right.account is not None and right.account.role == "school_admin"
-    assert store.attempt_rows["user:li.s1"] == Attempts()
+    assert store.attempt_rows[("user:li.s1", HERE)] == Attempts()
 
 
 async def test_while_locked_even_the_right_password_is_refused_and_the_release_is_recorded(
@@ -91,16 +92,17 @@ async def test_while_locked_even_the_right_password_is_refused_and_the_release_i
     account_id = await _admin(store)
     outcomes = []
     for i in range(5):
-        outcomes.append(await signin.sign_in(store, deps(clock), "li.s1", f"guess-{i}-abcdef"))
+        outcomes.append(await signin.sign_in(store, deps(clock), "li.s1", f"guess-{i}-abcdef",
+                                             HERE))
         clock.advance(outcomes[-1].wait_seconds if i < 4 else 0)
     assert [o.wait_seconds for o in outcomes] == [0.2, 0.4, 0.8, 1.6, 15 * 60]
     assert outcomes[-1].locked_until is not None
     assert any(isinstance(e, SignInLocked) for e in store.events_of(account_id))
     clock.advance(60)
-    during = await signin.sign_in(store, deps(clock), "li.s1", "right-password-1")
+    during = await signin.sign_in(store, deps(clock), "li.s1", "right-password-1", HERE)
     assert not during.ok and during.locked_until == outcomes[-1].locked_until
     clock.advance(15 * 60)
-    after = await signin.sign_in(store, deps(clock), "li.s1", "right-password-1")
+    after = await signin.sign_in(store, deps(clock), "li.s1", "right-password-1", HERE)
     assert after.ok
     assert isinstance(store.events_of(account_id)[-1], SignInUnlocked)
 
@@ -109,7 +111,8 @@ async def test_an_unknown_username_is_throttled_and_locked_like_a_known_one() ->
     store, clock = FakeAccountStore(), FakeClock()
     outcomes = []
     for _ in range(5):
-        outcomes.append(await signin.sign_in(store, deps(clock), "nobody.here", "x1234567890"))
+        outcomes.append(await signin.sign_in(store, deps(clock), "nobody.here", "x1234567890",
+                                             HERE))
         clock.advance(2)
     assert outcomes[-1].locked_until is not None and not store.streams
 
@@ -119,7 +122,7 @@ async def test_a_disabled_accounts_right_password_does_not_sign_in() -> None:
     account_id = await _admin(store)
     await accounts.disable_account(store, principal("school_sysadmin", school_code="S1"),
                                    account_id)
-    assert not (await signin.sign_in(store, deps(clock), "li.s1", "right-password-1")).ok
+    assert not (await signin.sign_in(store, deps(clock), "li.s1", "right-password-1", HERE)).ok
 
 
 async def test_a_teacher_signs_in_with_their_id_number_and_the_schools_credential() -> None:
@@ -130,8 +133,87 @@ async def test_a_teacher_signs_in_with_their_id_number_and_the_schools_credentia
     issued = await self_service.issue_credential(
         store, deps(clock), principal("school_admin", school_code="S1"), teacher.teacher_id)
     typed = issued.credential.upper().replace("-", " ")  # as people type it
-    ok = await signin.teacher_sign_in(store, deps(clock), number, typed, "secret")
+    ok = await signin.teacher_sign_in(store, deps(clock), number, typed, "secret", HERE)
     assert ok.ok and ok.account is not None and ok.account.teacher_id == teacher.teacher_id
-    bad = await signin.teacher_sign_in(store, deps(clock), number, "abcd-efgh", "secret")
-    assert not bad.ok and f"teacher:{teacher.teacher_id}" in store.attempt_rows
-    assert number not in "".join(store.attempt_rows)
+    bad = await signin.teacher_sign_in(store, deps(clock), number, "abcd-efgh", "secret",
+                                      HERE)
+    assert not bad.ok and (f"teacher:{teacher.teacher_id}", HERE) in store.attempt_rows
+    assert number not in "".join(name for name, _ in store.attempt_rows)
+
+
+# ------------------------------------------------------------------ by name and address
+
+SMALL_CAP = SignInPolicy(address_max_failures=3, address_window_seconds=60,
+                         address_lock_seconds=120)
+
+
+async def test_a_name_locked_from_one_address_still_signs_in_from_another() -> None:
+    store, clock = FakeAccountStore(), FakeClock()
+    await _admin(store)
+    for i in range(5):
+        outcome = await signin.sign_in(store, deps(clock), "li.s1", f"guess-{i}-abcdef", HERE)
+        clock.advance(outcome.wait_seconds if i < 4 else 1)
+    assert outcome.locked_until is not None
+    there = await signin.sign_in(store, deps(clock), "li.s1", "right-password-1", HERE)
+    elsewhere = await signin.sign_in(store, deps(clock), "li.s1", "right-password-1", ELSEWHERE)
+    assert not there.ok and there.locked_until is not None
+    assert elsewhere.ok
+
+
+async def test_a_failure_from_one_address_does_not_slow_the_name_at_another() -> None:
+    store, clock = FakeAccountStore(), FakeClock()
+    await _admin(store)
+    assert not (await signin.sign_in(store, deps(clock), "li.s1", "wrong-one-abc", HERE)).ok
+    right = await signin.sign_in(store, deps(clock), "li.s1", "right-password-1", ELSEWHERE)
+    assert right.ok and not right.throttled
+
+
+async def test_an_address_failing_across_names_is_locked_whatever_name_it_tries_next() -> None:
+    store, clock = FakeAccountStore(), FakeClock()
+    await _admin(store)
+    for name in ("a.guess", "b.guess", "c.guess"):
+        await signin.sign_in(store, deps(clock, SMALL_CAP), name, "x1234567890", HERE)
+    refused = await signin.sign_in(store, deps(clock, SMALL_CAP), "li.s1", "right-password-1",
+                                   HERE)
+    assert refused.address_locked and not refused.ok
+    assert refused.wait_seconds == pytest.approx(120)
+    assert ("user:li.s1", HERE) not in store.attempt_rows  # refused before its name's gate
+    other = await signin.sign_in(store, deps(clock, SMALL_CAP), "li.s1", "right-password-1",
+                                 ELSEWHERE)
+    assert other.ok
+    clock.advance(120)
+    assert (await signin.sign_in(store, deps(clock, SMALL_CAP), "li.s1", "right-password-1",
+                                 HERE)).ok
+
+
+def test_a_success_between_failures_does_not_reset_the_address_count() -> None:
+    clock = FakeClock()
+    state = rules.AddressAttempts()
+    for _ in range(2):
+        state = rules.after_address_failure(state, clock(), SMALL_CAP)
+        clock.advance(1)  # a success here changes nothing: only failures are counted
+    state = rules.after_address_failure(state, clock(), SMALL_CAP)
+    assert state.failures == 3 and state.locked_until is not None
+    assert rules.address_gate(state, clock()) is Gate.LOCKED
+
+
+def test_the_address_count_starts_again_when_its_window_has_passed() -> None:
+    clock = FakeClock()
+    state = rules.after_address_failure(rules.AddressAttempts(), clock(), SMALL_CAP)
+    state = rules.after_address_failure(state, clock(), SMALL_CAP)
+    clock.advance(60)
+    state = rules.after_address_failure(state, clock(), SMALL_CAP)
+    assert state.failures == 1 and state.locked_until is None
+    assert state.window_started_at == clock()
+    assert rules.address_gate(state, clock()) is Gate.OPEN
+
+
+def test_an_address_lock_ends_after_its_time_and_the_count_starts_again() -> None:
+    clock = FakeClock()
+    state = rules.AddressAttempts()
+    for _ in range(3):
+        state = rules.after_address_failure(state, clock(), SMALL_CAP)
+    clock.advance(120)
+    assert rules.address_gate(state, clock()) is Gate.OPEN
+    again = rules.after_address_failure(state, clock(), SMALL_CAP)
+    assert again.failures == 1 and again.locked_until is None

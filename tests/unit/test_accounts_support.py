@@ -10,7 +10,7 @@ from typing import Any
 
 from services.intake.domain.accounts import Account, Kind, Level, Unit
 from services.intake.domain.school import School, profile_from
-from services.intake.domain.signin import Attempts, SignInPolicy
+from services.intake.domain.signin import AddressAttempts, Attempts, SignInPolicy
 from services.intake.domain.teacher import Teacher
 from services.intake.service_layer.account_ports import AccountDeps, AuditRow, Flag
 from services.intake.service_layer.ports import Identity
@@ -46,8 +46,8 @@ class FakeHasher:
         return False
 
 
-def deps(clock: FakeClock | None = None) -> AccountDeps:
-    return AccountDeps(FakeHasher(), SignInPolicy(), clock or FakeClock())
+def deps(clock: FakeClock | None = None, policy: SignInPolicy | None = None) -> AccountDeps:
+    return AccountDeps(FakeHasher(), policy or SignInPolicy(), clock or FakeClock())
 
 
 class FakeAccountStore:
@@ -58,7 +58,8 @@ class FakeAccountStore:
         self.hashes: dict[str, str] = {}
         self.streams: dict[str, list[EventPayload]] = {}
         self.metas: list[Metadata] = []
-        self.attempt_rows: dict[str, Attempts] = {}
+        self.attempt_rows: dict[tuple[str, str], Attempts] = {}  # (name, address)
+        self.address_rows: dict[str, AddressAttempts] = {}
         self.school_rows: dict[str, School] = {}
         self.teacher_rows: dict[str, Teacher] = {}
         self.identity_rows: dict[str, Identity] = {}
@@ -139,11 +140,17 @@ class FakeAccountStore:
     async def locked_accounts(self, within: Unit, now: datetime) -> list[tuple[str, datetime]]:
         return []
 
-    async def attempts(self, key: str) -> Attempts:
-        return self.attempt_rows.get(key, Attempts())
+    async def attempts(self, key: str, address: str) -> Attempts:
+        return self.attempt_rows.get((key, address), Attempts())
 
-    async def save_attempts(self, key: str, state: Attempts) -> None:
-        self.attempt_rows[key] = state
+    async def save_attempts(self, key: str, address: str, state: Attempts) -> None:
+        self.attempt_rows[(key, address)] = state
+
+    async def address_attempts(self, address: str, lock: bool = False) -> AddressAttempts:
+        return self.address_rows.get(address, AddressAttempts())
+
+    async def save_address_attempts(self, address: str, state: AddressAttempts) -> None:
+        self.address_rows[address] = state
 
     async def audit(self, within: Unit, *, limit: int, before: int | None) -> list[AuditRow]:
         return []

@@ -6,9 +6,19 @@ import sys
 
 import jwt
 import pytest
+from starlette.requests import Request
 
 from services.reporting.bootstrap import SPEC
-from shared.auth import Region, Role, Unauthenticated, decode_token, mint_token
+from shared.auth import (
+    SESSION_COOKIE,
+    Region,
+    Role,
+    TokenInUrl,
+    Unauthenticated,
+    decode_token,
+    mint_token,
+    token_of,
+)
 from shared.errors import Forbidden
 from shared.runtime import serve
 from shared.settings import Settings
@@ -86,3 +96,35 @@ def test_a_service_with_a_short_production_key_refuses_to_start_with_the_reason(
         serve(SPEC)
     assert "reporting refuses to start" in str(stopped.value)
     assert "at least 32 bytes" in str(stopped.value)
+
+
+def a_request(method: str = "GET", query: str = "", **headers: str) -> Request:
+    return Request({"type": "http", "method": method, "path": "/", "query_string": query.encode(),
+                    "headers": [(k.replace("_", "-").encode(), v.encode())
+                                for k, v in headers.items()]})
+
+
+@pytest.mark.parametrize("query", ["token=abc", "as_of=2017-04-07&token=abc", "access_token=x"])
+def test_a_token_in_the_url_is_refused_with_a_400_that_says_to_sign_in(query):
+    with pytest.raises(TokenInUrl, match="sign in") as refused:
+        token_of(a_request(query=query, authorization="Bearer good"))
+    assert refused.value.status_code == 400
+
+
+def test_the_bearer_header_comes_first_and_the_session_cookie_serves_a_browsers_get():
+    assert token_of(a_request(authorization="Bearer from-header",
+                              cookie=f"{SESSION_COOKIE}=from-cookie")) == "from-header"
+    assert token_of(a_request(cookie=f"{SESSION_COOKIE}=from-cookie")) == "from-cookie"
+    assert token_of(a_request("HEAD", cookie=f"{SESSION_COOKIE}=from-cookie")) == "from-cookie"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_a_request_that_changes_something_is_not_authenticated_by_the_cookie(method):
+    with pytest.raises(Unauthenticated, match="sign in"):
+        token_of(a_request(method, cookie=f"{SESSION_COOKIE}=from-cookie"))
+
+
+def test_a_malformed_authorization_header_is_refused_rather_than_falling_back_to_the_cookie():
+    with pytest.raises(Unauthenticated, match="malformed"):
+        token_of(a_request(authorization="Basic dXNlcjpwdw==",
+                           cookie=f"{SESSION_COOKIE}=from-cookie"))

@@ -12,6 +12,7 @@ import argparse
 from typing import Any
 
 from tmis_cli import CliError
+from tmis_cli.commands.report import dashboard_url
 from tmis_cli.commands.simulate import add_run_options, record
 
 SEED = 2017
@@ -26,7 +27,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator.adapters.endpoints import query_token
     from simulator.domain.profile import NOTICE_PROFILE_PATH
     from simulator.entrypoints.driver import DriverError, DriverOptions, simulate
     from simulator.entrypoints.notice import findings_text, stage_table, timings_text
@@ -42,7 +42,14 @@ def run(args: argparse.Namespace) -> int:
     day, year = outcome.plan.reference_date, outcome.plan.reference_date.year - 1
     lines = ["", *stage_table(verdict.stages, day, year), "",
              *findings_text(verdict, day, year), "", *timings_text(outcome.timings), "",
-             f"仪表盘 (dashboard): {outcome.endpoints.url('reporting')}/?token={query_token()}",
+             f"仪表盘 (dashboard, 登录后查看): {_dashboard()}",
              "the stack stays up: `tmis down` stops it"]
     print("\n".join(lines))
     return 0 if outcome.ok else 1
+
+
+def _dashboard() -> str:
+    try:
+        return dashboard_url()
+    except CliError:
+        return "the web front's /dashboard (`tmis status` prints TMIS_WEB_URL)"

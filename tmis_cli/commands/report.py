@@ -4,11 +4,13 @@ department's comparison views, as of a date, from the reporting service's HTTP A
     tmis report stages --as-of 2017-04-07                  # a table in the terminal
     tmis report stages --format csv -o stages.csv          # exactly the notice's columns
     tmis report findings --exclude 兰州大学,西北民族大学    # staff excluding named units
-    tmis report dashboard                                   # the dashboard's URL, with a token
+    tmis report dashboard                                   # where the dashboard is (sign in)
 
 The service is found at TMIS_REPORTING_URL, else at the URL `tmis up` wrote to the stack state
 (`$TMIS_HOME/stack.json` or `<repo>/.tmis/stack.json`); the token is minted locally with
-TMIS_JWT_SECRET (the dev secret by default) as a service account.
+TMIS_JWT_SECRET (the dev secret by default) as a service account. `dashboard` prints the web
+front's dashboard page (TMIS_WEB_URL, else the stack state): no token in it, the page asks the
+user to sign in (a token in a URL is refused, shared/auth.py).
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.name == "dashboard":
-        print(f"{reporting_url()}/?token={token('query')}")
+        print(dashboard_url())
+        print("sign in there (用户名和密码登录后查看)", file=sys.stderr)
         return 0
     params: dict[str, Any] = {"format": args.format}
     for key in ("as_of", "year", "city", "county", "school"):
@@ -73,18 +76,27 @@ def run(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------- the reporting client
 def reporting_url() -> str:
-    url = os.environ.get("TMIS_REPORTING_URL")
+    return service_url("reporting")
+
+
+def dashboard_url() -> str:
+    """The dashboard for people: the web front's page, which signs them in first."""
+    return f"{service_url('web')}/dashboard"
+
+
+def service_url(name: str) -> str:
+    url = os.environ.get(f"TMIS_{name.upper()}_URL")
     if url:
         return url.rstrip("/")
     home = os.environ.get("TMIS_HOME")
     state = Path(home).expanduser() if home else Path(__file__).resolve().parents[2] / ".tmis"
     try:
         doc = json.loads((state / "stack.json").read_text(encoding="utf-8"))
-        service = doc["services"]["reporting"]
+        service = doc["services"][name]
         return str(service.get("url") or f"http://127.0.0.1:{service['port']}").rstrip("/")
     except (OSError, ValueError, KeyError, TypeError):
-        raise CliError("reporting's URL is unknown: set TMIS_REPORTING_URL or run `tmis up`") \
-            from None
+        raise CliError(f"{name}'s URL is unknown: set TMIS_{name.upper()}_URL or run "
+                       "`tmis up`") from None
 
 
 def token(role: str = "service") -> str:

@@ -19,7 +19,7 @@ import asyncpg
 
 from services.intake.adapters.registry_pg import PgRegistry
 from services.intake.domain.accounts import Account, Kind, Level, Unit, role_for
-from services.intake.domain.signin import Attempts
+from services.intake.domain.signin import AddressAttempts, Attempts
 from services.intake.service_layer.account_ports import AuditRow, Flag
 from shared.db import checked_schema
 from shared.errors import Conflict
@@ -162,27 +162,49 @@ class PgAccounts(PgRegistry):
 
     async def locked_accounts(self, within: Unit, now: datetime) -> list[tuple[str, datetime]]:
         where, args = within_sql(within, "a", 1)
+        # locked at one address or more: the latest lock
         rows = await self.conn.fetch(
-            f"SELECT a.username, s.locked_until FROM {self.s}.signin_attempts s "
-            f"JOIN {self.s}.accounts a ON s.key = 'user:' || a.username "
-            f"WHERE {where} AND s.locked_until > $2 ORDER BY s.locked_until", *args, now)
+            f"SELECT a.username, max(s.locked_until) AS locked_until "
+            f"FROM {self.s}.signin_attempts s "
+            f"JOIN {self.s}.accounts a ON s.name = 'user:' || a.username "
+            f"WHERE {where} AND s.locked_until > $2 GROUP BY a.username "
+            "ORDER BY locked_until", *args, now)
         return [(r["username"], r["locked_until"]) for r in rows]
 
     # ------------------------------------------------------------------ sign-in attempts
-    async def attempts(self, key: str) -> Attempts:
+    async def attempts(self, key: str, address: str) -> Attempts:
         await self.conn.execute(
-            f"INSERT INTO {self.s}.signin_attempts (key) VALUES ($1) ON CONFLICT DO NOTHING",
-            key)
+            f"INSERT INTO {self.s}.signin_attempts (name, address) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING", key, address)
         row = await self.conn.fetchrow(
             f"SELECT failures, locked_until, next_attempt_at FROM {self.s}.signin_attempts "
-            "WHERE key = $1 FOR UPDATE", key)
+            "WHERE name = $1 AND address = $2 FOR UPDATE", key, address)
         return Attempts(row["failures"], row["locked_until"], row["next_attempt_at"])
 
-    async def save_attempts(self, key: str, state: Attempts) -> None:
+    async def save_attempts(self, key: str, address: str, state: Attempts) -> None:
         await self.conn.execute(
-            f"UPDATE {self.s}.signin_attempts SET failures = $2, locked_until = $3, "
-            "next_attempt_at = $4, updated_at = now() WHERE key = $1",
-            key, state.failures, state.locked_until, state.next_attempt_at)
+            f"UPDATE {self.s}.signin_attempts SET failures = $3, locked_until = $4, "
+            "next_attempt_at = $5, updated_at = now() WHERE name = $1 AND address = $2",
+            key, address, state.failures, state.locked_until, state.next_attempt_at)
+
+    async def address_attempts(self, address: str, lock: bool = False) -> AddressAttempts:
+        if lock:
+            await self.conn.execute(
+                f"INSERT INTO {self.s}.signin_address_attempts (address) VALUES ($1) "
+                "ON CONFLICT DO NOTHING", address)
+        row = await self.conn.fetchrow(
+            f"SELECT failures, window_started_at, locked_until "
+            f"FROM {self.s}.signin_address_attempts WHERE address = $1"
+            + (" FOR UPDATE" if lock else ""), address)
+        if row is None:
+            return AddressAttempts()
+        return AddressAttempts(row["failures"], row["window_started_at"], row["locked_until"])
+
+    async def save_address_attempts(self, address: str, state: AddressAttempts) -> None:
+        await self.conn.execute(
+            f"UPDATE {self.s}.signin_address_attempts SET failures = $2, "
+            "window_started_at = $3, locked_until = $4, updated_at = now() WHERE address = $1",
+            address, state.failures, state.window_started_at, state.locked_until)
 
     # ------------------------------------------------------------------ audit
     async def audit(self, within: Unit, *, limit: int, before: int | None) -> list[AuditRow]:

@@ -11,6 +11,10 @@
     GET  /v1/me/pending                      what waits for the caller's role and region
     POST /v1/me/password                     change one's own password
 
+Sign-in is throttled per name at the client's address (`client_address`: the peer, or the
+X-Forwarded-For of a trusted proxy such as the web front, as uvicorn's proxy headers handling
+rewrites it; FORWARDED_ALLOW_IPS names the trusted ones, 127.0.0.1 by default).
+
 Every account action logs one line (who, what, which account) and is an event on the
 account's stream. Request bodies are never logged.
 """
@@ -66,6 +70,11 @@ class SignInRefused(TmisError):
         self.code = code
 
 
+def client_address(request: Request) -> str:
+    """Where the sign-in comes from, for the throttle (services/intake/domain/signin.py)."""
+    return request.client.host if request.client else "unknown"
+
+
 def deps_of(request: Request) -> AccountDeps:
     deps: AccountDeps = runtime(request).extras["account_deps"]
     return deps
@@ -105,6 +114,11 @@ async def answer(request: Request, outcome: signin.SignInOutcome) -> TokenOut:
     if outcome.account is not None:
         return token_for(request, outcome.account)
     wait = f"{outcome.wait_seconds:.1f}"
+    if outcome.address_locked and outcome.locked_until is not None:
+        local = outcome.locked_until.astimezone(SHANGHAI).strftime("%H:%M:%S")
+        raise SignInRefused(f"too many failed sign-ins from this address: locked until {local} "
+                            f"({outcome.locked_until.isoformat()}) (本地址登录失败次数过多，"
+                            "已暂停登录)", "signin_address_locked")
     if outcome.locked_until is not None:
         local = outcome.locked_until.astimezone(SHANGHAI).strftime("%H:%M:%S")
         raise SignInRefused(f"too many failed sign-ins: locked until {local} "
@@ -121,7 +135,8 @@ async def answer(request: Request, outcome: signin.SignInOutcome) -> TokenOut:
              responses={429: {"description": "locked, or too soon after a failure"}})
 async def login(body: LoginIn, request: Request) -> TokenOut:
     async with uow(request)() as repo:
-        outcome = await signin.sign_in(repo, deps_of(request), body.username, body.password)
+        outcome = await signin.sign_in(repo, deps_of(request), body.username, body.password,
+                                       client_address(request))
     return await answer(request, outcome)
 
 
@@ -132,7 +147,8 @@ async def teacher_login(body: TeacherLoginIn, request: Request) -> TokenOut:
     secret = runtime(request).settings.jwt_secret
     async with uow(request)() as repo:
         outcome = await signin.teacher_sign_in(repo, deps_of(request), body.id_number,
-                                               body.credential, secret)
+                                               body.credential, secret,
+                                               client_address(request))
     return await answer(request, outcome)
 
 

@@ -223,12 +223,13 @@ def _more(table: Table, n: int) -> str:
     return f'<div class="note">另有 {extra} 所未列出，完整名单见“下载”。</div>' if extra > 0 else ""
 
 
-def login_page(message: str = "") -> str:
+def login_page(message: str = "", title: str = "请登录") -> str:
+    """The page instead of the dashboard: no token form (a token never goes into a URL); the
+    session is the web front's, so the way in is to sign in there."""
     msg = f'<p style="color:#b00">{escape(message)}</p>' if message else ""
     return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
-<title>教师管理信息系统 · 登录</title><style>{CSS}</style></head><body>
+<title>教师管理信息系统 · {escape(title)}</title><style>{CSS}</style></head><body>
 <header><h1>全国教师管理信息系统 · 数据采集情况</h1></header><main><section>
-<h2>请登录</h2>{msg}<p>请输入访问令牌
-（可用 <code>tmis report dashboard</code> 生成带令牌的链接）。</p>
-<form method="get" action="./"><input name="token" size="60" placeholder="访问令牌">
-<button type="submit">进入</button></form></section></main></body></html>"""
+<h2>{escape(title)}</h2>{msg}<p>请先在教师管理信息系统网页端登录（登录页 /login），
+再打开本页：同一主机上的登录会话在此有效。程序访问请使用请求头
+<code>Authorization: Bearer</code>，不要把令牌放在网址中。</p></section></main></body></html>"""

@@ -23,16 +23,25 @@ def download_of(response: Any) -> Download:
                     response.headers.get("content-disposition"))
 
 
+def forwarded(client_address: str | None) -> dict[str, str]:
+    """Intake throttles sign-in per name at the client's address: the browser's, not this
+    front's (intake's uvicorn reads X-Forwarded-For from trusted proxies, FORWARDED_ALLOW_IPS)."""
+    return {"X-Forwarded-For": client_address} if client_address else {}
+
+
 class IntakeClient:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
 
-    async def login(self, username: str, password: str) -> dict[str, Any]:
-        return await self.backend.json("POST", "/v1/auth/login",
+    async def login(self, username: str, password: str,
+                    client_address: str | None = None) -> dict[str, Any]:
+        return await self.backend.json("POST", "/v1/auth/login", headers=forwarded(client_address),
                                        json={"username": username, "password": password})
 
-    async def teacher_login(self, id_number: str, credential: str) -> dict[str, Any]:
+    async def teacher_login(self, id_number: str, credential: str,
+                            client_address: str | None = None) -> dict[str, Any]:
         return await self.backend.json("POST", "/v1/auth/teacher",
+                                       headers=forwarded(client_address),
                                        json={"id_number": id_number, "credential": credential})
 
     async def list_teachers(self, token: str, school_code: str, limit: int = 1000,

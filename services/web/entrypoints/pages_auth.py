@@ -91,7 +91,8 @@ async def login_form(request: Request, msg: str | None = None,
 
 async def _sign_in(request: Request, *, teacher: bool, who: tuple[str, str], secret: str,
                    next_path: str, signin_token: str, missing: str,
-                   call: Callable[[str, str], Awaitable[dict[str, Any]]]) -> Response:
+                   call: Callable[[str, str, str | None], Awaitable[dict[str, Any]]]
+                   ) -> Response:
     """Check the form's one-time value, then ask intake; the page again with why not."""
     name, value = who
     kept = {name: value}
@@ -102,7 +103,8 @@ async def _sign_in(request: Request, *, teacher: bool, who: tuple[str, str], sec
         return _login_page(request, teacher=teacher, next_path=next_path, status=422,
                            notice=missing, values=kept)
     try:
-        answer = await call(value.strip(), secret if not teacher else secret.strip())
+        answer = await call(value.strip(), secret if not teacher else secret.strip(),
+                            request.client.host if request.client else None)
     except BackendError as exc:
         status, message = _refusal(exc)
         return _login_page(request, teacher=teacher, next_path=next_path, status=status,

@@ -21,7 +21,9 @@ from services.web.domain.session import SessionUser, csrf_ok, csrf_token, sessio
 from services.web.service_layer.backends import Backends
 from services.web.service_layer.errors import BackendError, Conflicting, Invalid
 
-SESSION_COOKIE = "tmis_session"
+# the session cookie's name is the backends' too: reporting's dashboard reads it (shared.auth)
+from shared.auth import SESSION_COOKIE
+
 FLASH_COOKIE = "tmis_flash"
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
