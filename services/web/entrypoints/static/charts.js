@@ -10,15 +10,19 @@
     return values.map(function (v) { return v === null ? "-" : v; });
   }
 
+  // the page's own fonts, so ECharts measures the Chinese labels it lays out as drawn
+  var FONT = '"Noto Sans CJK SC","Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei",sans-serif';
+
   function base(c) {
     return {
       animation: false,
       aria: { enabled: true },
-      title: { text: c.title, left: "center", textStyle: { fontSize: 15 },
+      textStyle: { fontFamily: FONT },
+      title: { text: c.title, left: "center", top: 4, textStyle: { fontSize: 15 },
                subtext: c.unknown ? "尚无年报数据，录入率未知" : "" },
       tooltip: { trigger: "axis", renderMode: "richText" },
-      legend: { top: c.unknown ? 44 : 28 },
-      grid: { top: 80, left: 16, right: 32, bottom: 16, containLabel: true }
+      legend: { top: c.unknown ? 54 : 34, itemGap: 18 },
+      grid: { top: c.unknown ? 100 : 84, left: 16, right: 32, bottom: 16, containLabel: true }
     };
   }
 
