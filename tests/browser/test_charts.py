@@ -67,6 +67,9 @@ async def test_province_staff_see_the_statistics_drawn_as_charts_with_chinese_la
     await expect(page.locator("#report-progress tbody tr")).to_have_count(8)
     assert await _top(page, "#chart-stages") < await _top(page, "#report-stages")
     assert problems == [], problems  # no CSP refusal, no script error
+    wider: int = await page.evaluate(
+        "() => document.documentElement.scrollWidth - window.innerWidth")
+    assert wider <= 0, "the charts make the page scroll sideways"
     await page.locator("#chart-progress").scroll_into_view_if_needed()
     await shots(page, "dashboard-charts")
     await page.locator("#chart-stages").scroll_into_view_if_needed()
