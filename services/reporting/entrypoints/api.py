@@ -1,6 +1,7 @@
 """Reporting's HTTP API under /v1: reports, baselines, sign-offs, confirmation tables.
 
     GET  /v1/reports/{name}?as_of=&format=json|csv|xlsx|table&exclude=&year=&city=&county=
+    GET  /v1/progress?until=&step_days=&points=&city=&county=   headline figures over time
     GET  /v1/baselines/template?kind=annual|base&level=stage|county|school&format=csv|xlsx
     POST /v1/baselines               multipart: file, kind, year, level
     POST /v1/signoffs                {county_code, agrees, explanation}
@@ -23,6 +24,7 @@ from services.reporting.adapters.baseline_files import write_csv, write_xlsx
 from services.reporting.adapters.renderers import FORMATS, render
 from services.reporting.domain.baselines import template
 from services.reporting.domain.findings import FindingsParams
+from services.reporting.domain.progress import MAX_POINTS
 from services.reporting.domain.reports import REPORTS, ReportRequest
 from services.reporting.domain.scope import scope_for
 from services.reporting.service_layer import handlers
@@ -75,6 +77,20 @@ async def get_report(
         headers["Content-Disposition"] = \
             f'attachment; filename="tmis-{name}-{report.as_of[:10]}.{format}"'
     return Response(body, media_type=media, headers=headers)
+
+
+@router.get("/progress", summary="Entered schools and staff as of several days (a time series)")
+async def get_progress(
+    request: Request, principal: CurrentPrincipal,
+    until: Annotated[str | None, Query(description="the last day, YYYY-MM-DD; default now")]
+    = None,
+    step_days: Annotated[int, Query(ge=1, le=92)] = 7,
+    points: Annotated[int, Query(ge=2, le=MAX_POINTS)] = 8,
+    city: str | None = None, county: str | None = None, school: str | None = None,
+) -> dict[str, Any]:
+    city_of = {c.code: c.city_code for c in divisions().counties.values()}
+    scope = scope_for(principal, city=city, county=county, school=school, city_of_county=city_of)
+    return await handlers.progress(deps_of(request), scope, until, step_days, points)
 
 
 @router.get("/baselines/template", summary="An empty baseline file to fill in")

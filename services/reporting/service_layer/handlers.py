@@ -1,6 +1,7 @@
 """Reporting's handlers: each loads what it needs, makes one domain call, and renders or appends.
 
     build       a report as of a date, for a principal's scope (read-only, one snapshot)
+    progress    a scope's headline figures as of several days (read-only, one transaction)
     import_     a baseline file -> BaselineImported events (all or nothing)
     sign_off    a city's completeness sign-off of a county -> CompletenessSignedOff
     export      a school's confirmation table (XLSX/PDF) -> ConfirmationTableExported
@@ -23,8 +24,10 @@ from services.reporting.domain.asof import CST, AsOf, parse_as_of
 from services.reporting.domain.baselines import chunk_events, parse_rows
 from services.reporting.domain.confirmation import decide_export, decide_return
 from services.reporting.domain.facts import Snapshot
+from services.reporting.domain.progress import progress_body, progress_point, series_cutoffs
 from services.reporting.domain.regions import region_inputs
 from services.reporting.domain.reports import ReportRequest, build_report
+from services.reporting.domain.scope import Scope
 from services.reporting.domain.signoff import decide_signoff
 from services.reporting.domain.tables import Report
 from shared.auth import Principal, Region, Role
@@ -58,6 +61,16 @@ def require_baseline_importer(principal: Principal) -> None:
     if not principal.province_wide or not principal.can_write:
         raise Forbidden("only the province (or a service account) imports baselines "
                         "(仅省级账号可导入基数表)")
+
+
+async def progress(deps: Deps, scope: Scope, until_raw: str | None, step_days: int,
+                   points: int) -> dict[str, Any]:
+    cutoffs = series_cutoffs(parse_as_of(until_raw), step_days, points)
+    async with deps.pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
+                                                             readonly=True):
+        snapshots = [await deps.queries.snapshot(conn, c) for c in cutoffs]
+    return progress_body(scope, step_days, [progress_point(s, scope, divisions())
+                                            for s in snapshots])
 
 
 async def import_baseline(deps: Deps, principal: Principal, data: bytes,

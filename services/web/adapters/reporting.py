@@ -1,5 +1,5 @@
 """Reporting's HTTP API as the pages use it: reports as JSON (laid out by the dashboard page),
-report downloads, and the confirmation table."""
+the progress series (its line chart), report downloads, and the confirmation table."""
 
 from __future__ import annotations
 
@@ -20,6 +20,13 @@ class ReportingClient:
             params["as_of"] = as_of
         return await self.backend.json("GET", f"/v1/reports/{name}", token, long=True,
                                        params=params)
+
+    async def progress(self, token: str, until: str | None = None, step_days: int = 7,
+                       points: int = 8) -> dict[str, Any]:
+        params: dict[str, Any] = {"step_days": step_days, "points": points}
+        if until:
+            params["until"] = until
+        return await self.backend.json("GET", "/v1/progress", token, long=True, params=params)
 
     async def report_file(self, token: str, name: str, fmt: str,
                           as_of: str | None = None) -> Download:

@@ -1,5 +1,6 @@
 """Province, city and county staff: the reporting dashboard (reporting's reports, laid out
-here from its JSON API), and the orgsync batch pages (plan, apply, pending)."""
+here from its JSON API, with charts of them and of reporting's progress series), and the
+orgsync batch pages (plan, apply, pending)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from services.web.domain.charts import PROGRESS_HEADERS, dashboard_charts, progress_rows
 from services.web.domain.forms import chinese_message
 from services.web.domain.navigation import may_apply, may_plan
 from services.web.domain.session import SessionUser
@@ -45,9 +47,17 @@ def _as_of_label(as_of: str) -> str:
 
 
 def _reports_for(user: SessionUser) -> tuple[str, ...]:
-    regional = "cities" if user.role in ("province_admin", "province_sysadmin", "query",
-                                         "service") and not user.region_code else "counties"
-    return ("findings", "stages", regional)
+    """The province reads its cities and its counties; a city or county its counties."""
+    province = user.role in ("province_admin", "province_sysadmin", "query",
+                             "service") and not user.region_code
+    return ("findings", "stages", *(("cities", "counties") if province else ("counties",)))
+
+
+def _refusal(answer: BaseException) -> str:
+    """A backend's refusal as the page says it; anything else (or a lost sign-in) raises."""
+    if not isinstance(answer, BackendError) or answer.status == 401:
+        raise answer
+    return chinese_message(answer.message)
 
 
 @router.get("/dashboard")
@@ -57,20 +67,19 @@ async def dashboard(request: Request,
     day = as_of if as_of and DAY.match(as_of) else None
     names = _reports_for(user)
     client = backends(request).reporting
-    answers = await asyncio.gather(*(client.report(user.token, n, day) for n in names),
-                                   return_exceptions=True)
+    *answers, progress = await asyncio.gather(
+        *(client.report(user.token, n, day) for n in names), client.progress(user.token, day),
+        return_exceptions=True)
     reports: list[dict[str, Any]] = []
+    raw: dict[str, dict[str, Any]] = {}
     unavailable: list[str] = []
     headline: dict[str, Any] = {}
     notice: list[str] = []
     for name, answer in zip(names, answers, strict=True):
         if isinstance(answer, BaseException):
-            if not isinstance(answer, BackendError):
-                raise answer
-            if answer.status == 401:
-                raise answer
-            unavailable.append(f"{name}：{chinese_message(answer.message)}")
+            unavailable.append(f"{name}：{_refusal(answer)}")
             continue
+        raw[name] = answer
         summary = answer.get("summary") or {}
         headline = headline or summary.get("headline") or {}
         raw_notice = summary.get("notice_text")
@@ -80,11 +89,18 @@ async def dashboard(request: Request,
                         "as_of": _as_of_label(str(answer.get("as_of", ""))),
                         "flags": [str(f.get("message", "")) for f in answer.get("flags") or []],
                         "tables": report_tables(answer)})
+    series: dict[str, Any] | None = None
+    if isinstance(progress, BaseException):
+        unavailable.append(f"录入进度：{_refusal(progress)}")
+    else:
+        series = progress
     query = f"?as_of={day}" if day else ""
     return render(request, "dashboard.html", {
         "notices": await home_notices(request, user),
         "title": "数据统计", "as_of": day or "", "reports": reports, "unavailable": unavailable,
         "cards": headline_cards(headline) if headline else [], "notice": notice,
+        "charts": dashboard_charts(raw, series), "progress_headers": PROGRESS_HEADERS,
+        "progress_rows": progress_rows(series),
         "downloads": [(label, f"/dashboard/download/{n}.{fmt}{query}")
                       for label, n, fmt in DOWNLOADS],
     }, user=user)

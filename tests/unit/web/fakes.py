@@ -395,6 +395,12 @@ class FakeBackends:
 
     def _reporting(self, method: str, path: str, request: httpx.Request,
                    claims: dict[str, Any]) -> httpx.Response:
+        if (method, path) == ("GET", "/v1/progress"):
+            return httpx.Response(200, json={"scope": "province", "step_days": 7, "points": [
+                {"as_of": "2026-11-18", "entered_schools": 3, "entered_staff": 1000,
+                 "review_complete": 0, "staff_rate": None},
+                {"as_of": "2026-11-25", "entered_schools": 5, "entered_staff": 1234,
+                 "review_complete": 1, "staff_rate": 0.5}]})
         if method == "GET" and path.startswith("/v1/reports/"):
             name = path.rsplit("/", 1)[1]
             return httpx.Response(200, json={

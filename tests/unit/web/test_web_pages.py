@@ -3,6 +3,7 @@ teacher form's field errors, review decisions, imports, orgsync, the dashboard."
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from uuid import uuid4
@@ -287,6 +288,32 @@ def test_the_dashboard_lays_out_reportings_reports(sign_in: SignIn) -> None:
     assert 'id="report-stages"' in page
     assert '<td class="n">1,234</td><td class="n">50.0%</td>' in page
     assert "录入教职工数" in page
+
+
+def test_the_dashboard_carries_its_charts_figures_above_the_tables_it_keeps(
+        sign_in: SignIn) -> None:
+    page = sign_in("prov1").get("/dashboard?as_of=2026-11-25").text
+    for chart in ("chart-progress", "chart-stages", "chart-cities", "chart-counties"):
+        assert f'data-chart="{chart}"' in page
+    assert page.index('data-chart="chart-stages"') < page.index('id="report-stages"')
+    assert '<script src="/static/vendor/echarts/echarts.min.js" defer>' in page
+    found = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page,
+                      re.S)
+    assert found, "the page has no chart data block"
+    charts = json.loads(found.group(1))
+    assert charts["chart-progress"]["labels"] == ["2026-11-18", "2026-11-25"]
+    assert charts["chart-progress"]["series"][0] == {"name": "录入教职工数", "axis": 0,
+                                                     "values": [1000, 1234]}
+    assert charts["chart-cities"]["title"] == "分市州录入率"
+    assert '<td class="n">1,234</td><td class="n">1</td><td class="n">50.0%</td>' in page
+
+
+def test_the_dashboard_scripts_come_from_the_site_itself(client: TestClient) -> None:
+    csp = client.get("/login").headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "unsafe-inline" not in csp
+    script = client.get("/static/vendor/echarts/echarts.min.js")
+    assert script.status_code == 200 and 't.version="6.1.0"' in script.text
+    assert "data-chart" in client.get("/static/charts.js").text
 
 
 def test_an_orgsync_plan_is_shown_and_applying_sends_the_same_batch(
