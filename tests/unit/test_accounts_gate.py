@@ -42,7 +42,7 @@ def request(token: str, settings: Settings, gate: Any = None) -> Request:
     extras = {"account_gate": gate} if gate is not None else {}
     app = SimpleNamespace(state=SimpleNamespace(runtime=SimpleNamespace(settings=settings,
                                                                          extras=extras)))
-    return Request({"type": "http", "app": app,
+    return Request({"type": "http", "app": app, "method": "GET", "query_string": b"",
                     "headers": [(b"authorization", f"Bearer {token}".encode())]})
 
 
