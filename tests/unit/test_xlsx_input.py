@@ -4,7 +4,6 @@ and XML entities are refused (422 on the file field) before they cost memory or 
 from __future__ import annotations
 
 import io
-import time
 import tracemalloc
 
 import openpyxl
@@ -25,13 +24,11 @@ def a_bomb() -> bytes:
 def test_an_xlsx_bomb_is_refused_from_its_zip_directory_before_any_parsing(a_bomb: bytes) -> None:
     assert len(a_bomb) < 2 * 1024 * 1024  # small on the wire, 300 MiB inside
     tracemalloc.start()
-    started = time.perf_counter()
     with pytest.raises(ValidationProblem) as refused:
         open_rows(io.BytesIO(a_bomb))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert time.perf_counter() - started < 1
-    assert peak < 16 * 1024 * 1024
+    assert peak < 16 * 1024 * 1024  # memory, not time: nothing was inflated (no timed asserts)
     assert refused.value.problems[0].loc == "file"
     assert "解压后超过大小限制" in refused.value.problems[0].msg
 
