@@ -184,14 +184,14 @@ def test_the_gate_reads_account_events_as_active_or_not_at_a_generation() -> Non
                                       until=datetime.now(UTC))) is None
 
 
-@pytest.mark.parametrize("text, hidden", [
-    ("我的身份证号应为620102198001010011，请更正", "198001010"),
-    ("old 15-digit 620102800101001 number", "800101"),
-    ("ends in X: 62010219800101001X.", "198001010"),
+@pytest.mark.parametrize("text, shown", [
+    ("我的身份证号应为620102198001010011，请更正", "我的身份证号应为**************0011，请更正"),
+    ("old 15-digit 620102800101001 number", "old 15-digit ************001 number"),
+    ("ends in X: 62010219800101001X.", "ends in X: **************001X."),
 ])
-def test_id_number_like_text_in_a_teachers_comment_is_masked(text: str, hidden: str) -> None:
-    masked = mask_id_like(text)
-    assert hidden not in masked and "620102" in masked and "*" in masked
+def test_id_number_like_text_in_a_teachers_comment_keeps_only_its_last_characters(
+        text: str, shown: str) -> None:
+    assert mask_id_like(text) == shown
 
 
 def test_ordinary_numbers_in_a_comment_are_left_alone() -> None:

@@ -29,9 +29,9 @@ _ID_LIKE = re.compile(r"(?<![0-9])([0-9]{6})([0-9]{8}|[0-9]{6})([0-9]{3}[0-9Xx]?
 
 
 def mask_id_like(text: str) -> str:
-    """Mask every run of characters shaped like an ID number: keep the area code and the last
-    3-4 characters, as `shared.domain.idnumber.mask` does."""
-    return _ID_LIKE.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
+    """Mask every run of characters shaped like an ID number: keep only the last 3-4
+    characters, as `shared.domain.idnumber.mask` does (the area code is hidden too)."""
+    return _ID_LIKE.sub(lambda m: "*" * (len(m.group(1)) + len(m.group(2))) + m.group(3), text)
 
 
 def confirm(account_id: str, teacher: Teacher, record_version: int,
