@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+import pypdf
 from openpyxl import load_workbook
 from playwright.async_api import expect
 
@@ -53,3 +54,15 @@ async def test_a_teacher_confirms_their_record_and_flags_a_field_the_school_then
     await sign_in(school, world.accounts["school_a"])
     await school.goto("/school")
     await expect(row_of(school, "flags", world.teacher.name)).to_contain_text("最高学历应为本科")
+
+
+async def test_a_teacher_prints_their_own_confirmation_table_with_their_full_id_number(
+        new_page: NewPage, world: World) -> None:
+    assert world.teacher is not None
+    me = await new_page()
+    await sign_in_as_teacher(me, world.teacher)
+    pdf = await download(me, "打印本人教师信息确认表（PDF，含完整身份证号）")
+    text = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert world.teacher.id_number in text
+    for signature in ("教师本人签字", "学校管理员签字", "学校负责人签字"):
+        assert signature in text

@@ -7,6 +7,7 @@ no password, hash or ID number in the logs or on the public topics."""
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+import pypdf
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -186,6 +188,19 @@ async def test_a_teacher_reads_only_their_own_record(stack: Stack) -> None:
     r = await stack.review.client.get(f"/v1/teachers/{other['teacher_id']}",
                                       headers=bearer(token))
     assert r.status_code in (401, 403)
+
+
+async def test_a_teacher_prints_their_own_confirmation_table_with_their_full_id_number(
+        stack: Stack) -> None:
+    token, _, id_number, _ = await teacher_token(stack.intake, stack.province.school_a)
+    r = await stack.intake.client.get("/v1/me/confirmation.pdf", headers=bearer(token))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.headers["cache-control"] == "no-store"
+    text = pypdf.PdfReader(io.BytesIO(r.content)).pages[0].extract_text()
+    assert id_number in text and "教师本人签字" in text and "学校负责人签字" in text
+    staff = await stack.intake.client.get("/v1/me/confirmation.pdf", headers=stack.intake.auth(
+        "school_admin", school_code=stack.province.school_a))
+    assert staff.status_code == 403  # the full number is the teacher's own: only they print it
 
 
 async def test_a_teacher_confirms_and_flags_and_the_school_sees_the_flag(stack: Stack) -> None:

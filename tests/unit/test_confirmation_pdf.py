@@ -11,7 +11,7 @@ import pypdf
 import pytest
 
 from services.reporting.adapters.confirmation_docs import confirmation_pdf
-from services.reporting.adapters.pdf_fonts import EXTRA, MAIN, PdfFonts, pdf_fonts
+from shared.pdf_fonts import EXTRA, MAIN, PdfFonts, pdf_fonts
 
 RARE_NAME = "王𠈌䶮"  # 䶮 U+4DAE (Extension A), 𠈌 U+2020C (Extension B)
 SCHOOL = {"name": "兰州市城关区测试小学", "school_code": "T0000000001"}

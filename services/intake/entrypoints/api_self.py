@@ -2,6 +2,7 @@
 
     POST /v1/teachers/{id}/credential          the school issues a credential (shown once)
     GET  /v1/me/record                         the teacher's own record (teacher tokens only)
+    GET  /v1/me/confirmation.pdf               their own confirmation table, full ID number
     POST /v1/me/confirm                        {record_version}: "my record is right"
     POST /v1/me/flags                          {field, comment}: "this field is wrong"
     GET  /v1/schools/{code}/flags              the school's teachers' flags (?open=true)
@@ -13,10 +14,11 @@ A teacher's token is refused by every other route (shared.auth.current_principal
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from services.intake.entrypoints.api_accounts import deps_of, uow
 from services.intake.entrypoints.deps import ERRORS
@@ -31,6 +33,7 @@ from services.intake.entrypoints.schemas_accounts import (
 )
 from services.intake.service_layer import self_service
 from shared.auth import AnyPrincipal, CurrentPrincipal
+from shared.confirmation_form import OWN_FIELDS, confirmation_pdf
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -58,6 +61,25 @@ async def own_record(request: Request, who: AnyPrincipal) -> OwnRecordOut:
         mine = await self_service.own_record(repo, who)
     return OwnRecordOut.of(mine.teacher, mine.id_number, mine.confirmed_versions,
                            mine.open_flags)
+
+
+@router.get("/me/confirmation.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}},
+            summary="The signed-in teacher's own confirmation table (教师信息确认表), with their "
+                    "full ID number to check, to sign and hand to the school")
+async def own_confirmation_form(request: Request, who: AnyPrincipal) -> Response:
+    async with uow(request)() as repo:
+        mine = await self_service.own_record(repo, who)
+        school = await repo.school(mine.teacher.school_code)
+    record = {**mine.teacher.record.model_dump(mode="json"), "id_number": mine.id_number or ""}
+    pdf = confirmation_pdf(
+        {"name": school.profile.name if school else mine.teacher.school_code,
+         "school_code": mine.teacher.school_code}, [{"record": record}], date.today(),
+        OWN_FIELDS)
+    # The full ID number is in it: never cached by a browser or a proxy.
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": 'attachment; filename="confirmation.pdf"',
+        "Cache-Control": "no-store"})
 
 
 @router.post("/me/confirm", summary="Confirm that this version of one's record is right")

@@ -128,6 +128,9 @@ class IntakeClient:
     async def own_record(self, token: str) -> dict[str, Any]:
         return await self.backend.json("GET", "/v1/me/record", token)
 
+    async def own_confirmation_form(self, token: str) -> Download:
+        return download_of(await self.backend.call("GET", "/v1/me/confirmation.pdf", token))
+
     async def confirm(self, token: str, record_version: int) -> dict[str, Any]:
         return await self.backend.json("POST", "/v1/me/confirm", token,
                                        json={"record_version": record_version})

@@ -11,6 +11,7 @@ from services.web.entrypoints.support import (
     PageError,
     backends,
     checked_form,
+    download,
     redirect,
     render,
     text,
@@ -40,6 +41,15 @@ async def _me_page(request: Request, *, errors: dict[str, str] | None = None,
 @router.get("/me")
 async def me(request: Request) -> Response:
     return await _me_page(request)
+
+
+@router.get("/me/confirmation.pdf")
+async def own_confirmation_form(request: Request) -> Response:
+    """The teacher's own confirmation table (full ID number) to print, sign and hand in."""
+    user = user_of(request)
+    if user.role != "teacher":
+        raise PageError(403, "无权访问", "此页面仅供教师本人使用")
+    return download(await backends(request).intake.own_confirmation_form(user.token))
 
 
 @router.post("/me/confirm")
