@@ -102,7 +102,11 @@ async def apply_migrations(pool: asyncpg.Pool, schema: str, dirs: list[Path]) ->
     async with pool.acquire() as conn:
         await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"migrate:{schema}")
         try:
-            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            # Created here only when missing: a service's own role owns its schema but may
+            # not create schemas (deploy/local/db_roles.py), and CREATE SCHEMA IF NOT EXISTS
+            # checks that right even when the schema is there.
+            if not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema):
+                await conn.execute(f"CREATE SCHEMA {schema}")
             await conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {schema}.schema_migrations ("
                 " version int PRIMARY KEY, name text NOT NULL,"

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local import kafka, kafka_security, postgres, procs, services
+from deploy.local import db_roles, kafka, kafka_security, postgres, procs, services
 from deploy.local.errors import StackError
 from deploy.local.kafka import ensure_kafka_jars
 from deploy.local.services import PROCESSES, SERVICES
@@ -218,6 +218,7 @@ def _start_postgres(state_dir: Path, state: StackState, ports: _PortPicker) -> P
     record.pid = postgres.start(paths, record.port, durable=record.durable)
     save(state_dir, state)
     postgres.ensure_database(record.port)
+    db_roles.ensure_service_roles(record.port)  # one role per service, its own schema only
     return record
 
 
@@ -245,7 +246,8 @@ def _start_services(state_dir: Path, state: StackState) -> None:
                 state_dir=state_dir,
                 port=record.port,
                 kafka=state.kafka.bootstrap,
-                database_url=state.postgres.url,
+                database_url=(db_roles.service_url(state.postgres.port, name)
+                              if name in db_roles.SCHEMAS else state.postgres.url),
             )
         state.services[name] = record
         started[name] = time.monotonic()
