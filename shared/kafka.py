@@ -56,6 +56,12 @@ def client_security(credentials: KafkaCredentials | None = None) -> dict[str, An
     return creds.client_kwargs() if creds else {}
 
 
+def bootstrap_servers(bootstrap: str) -> list[str]:
+    """``host:port,host:port`` as a list: aiokafka splits such a string itself, faststream's
+    KafkaBroker does not (it would take the whole string for one host)."""
+    return [part.strip() for part in bootstrap.split(",") if part.strip()]
+
+
 def make_producer(bootstrap: str, client_id: str,
                   credentials: KafkaCredentials | None = None) -> AIOKafkaProducer:
     """acks=all with the idempotent producer: no loss, no duplicates from producer retries,

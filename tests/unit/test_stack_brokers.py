@@ -11,7 +11,7 @@ from deploy.local import kafka
 from deploy.local.errors import StackError
 from deploy.local.stack import broker_count_for
 from deploy.local.state import KafkaNode, KafkaRecord, StackState, load, save
-from shared.kafka import Replication, _wanted
+from shared.kafka import Replication, _wanted, bootstrap_servers
 
 
 def properties(text: str) -> dict[str, str]:
@@ -127,3 +127,9 @@ def test_on_one_broker_topics_are_created_exactly_as_before() -> None:
     topics = _wanted(None)
     assert {t.replication_factor for t in topics} == {1}
     assert not any("min.insync.replicas" in t.topic_configs for t in topics)
+
+
+def test_a_clusters_bootstrap_is_handed_to_faststream_as_one_address_per_broker() -> None:
+    assert bootstrap_servers("127.0.0.1:9091,127.0.0.1:9092, 127.0.0.1:9093") == [
+        "127.0.0.1:9091", "127.0.0.1:9092", "127.0.0.1:9093"]
+    assert bootstrap_servers("127.0.0.1:9092") == ["127.0.0.1:9092"]
