@@ -24,11 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from deploy.local.kafka import broker_count
 from shared import deadletters
+from simulator.adapters.api import IntakeClient, OrgsyncClient, ServiceClient
 from simulator.adapters.endpoints import service_token
 from simulator.entrypoints.driver import DriverOptions, Outcome, build_plan, run_plan
 from tests.e2e.province import Province, province_stack
@@ -71,10 +73,13 @@ async def intake_answer(province: Province) -> httpx.Response:
 # --------------------------------------------------------------------------- the faults
 
 
-async def broker_killed(infra: Infra, province: Province, notes: dict[str, Any]) -> None:
-    infra.kill_kafka()
-    await asyncio.sleep(10)
-    await asyncio.to_thread(infra.start_kafka)
+def broker_killed_for(seconds: float) -> Fault:
+    async def broker_killed(infra: Infra, province: Province, notes: dict[str, Any]) -> None:
+        infra.kill_kafka()
+        await asyncio.sleep(seconds)
+        await asyncio.to_thread(infra.start_kafka)
+
+    return broker_killed
 
 
 async def postgres_restarted_immediately(infra: Infra, province: Province,
@@ -135,11 +140,69 @@ async def one_of_three_brokers_killed(infra: Infra, province: Province,
     await asyncio.to_thread(infra.start_broker, 1)
 
 
+def killed_mid_request(service: str, client: type[ServiceClient], method: str) -> Fault:
+    """`service` killed -9 in the middle of one of the simulator's calls of `client.method`
+    (intake's POST /v1/imports, orgsync's POST /v1/batches/apply), then started again.
+
+    To be sure the kill falls inside the request, the next such call waits until the test
+    holds `<service>.events` in EXCLUSIVE mode (reads go on, writes wait); once a backend of
+    the service waits on that lock, its transaction is open and the service is killed. The
+    simulator's call retries and must find the request done exactly once."""
+
+    async def fault(infra: Infra, province: Province, notes: dict[str, Any]) -> None:
+        original = getattr(client, method)
+        claimed, locked = asyncio.Event(), asyncio.Event()
+
+        async def watched(self: ServiceClient, *args: Any, **kwargs: Any) -> Any:
+            if not claimed.is_set():
+                claimed.set()
+                await locked.wait()
+            return await original(self, *args, **kwargs)
+
+        setattr(client, method, watched)
+        try:
+            await asyncio.wait_for(claimed.wait(), 300)
+            conn = await asyncpg.connect(province.database_url)
+            try:
+                async with conn.transaction():
+                    await conn.execute(f"LOCK TABLE {service}.events IN EXCLUSIVE MODE")
+                    locked.set()
+                    notes["writers_waiting_at_kill"] = await writers_waiting(
+                        conn, f"{service}.events")
+                    infra.kill_service(province, service)
+            finally:
+                locked.set()
+                await conn.close()
+        finally:
+            setattr(client, method, original)
+        await asyncio.sleep(1)
+        await infra.restart_service(province, service)
+
+    return fault
+
+
+async def writers_waiting(conn: asyncpg.Connection, table: str, timeout: float = 60) -> int:
+    """How many backends wait for a lock on `table`, once at least one does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        waiting: int = await conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE relation = $1::regclass AND NOT granted",
+            table)
+        if waiting:
+            return waiting
+        assert time.monotonic() < deadline, "no write reached the locked event store"
+        await asyncio.sleep(0.02)
+
+
 FAULTS: dict[str, Fault] = {
-    "broker killed -9 for 10 s": broker_killed,
+    "broker killed -9 for 10 s": broker_killed_for(10),
+    "broker killed -9 for 60 s": broker_killed_for(60),
     "postgres pg_ctl restart -m immediate": postgres_restarted_immediately,
     "every connection pg_terminate_backend": connections_terminated,
     "review service killed -9 and restarted": service_killed,
+    "intake killed -9 mid-import": killed_mid_request("intake", IntakeClient,
+                                                      "import_teachers"),
+    "orgsync killed -9 mid-apply": killed_mid_request("orgsync", OrgsyncClient, "apply"),
     "postgres stopped, 503 meanwhile, intake restarted while down": postgres_stopped,
 }
 
