@@ -14,6 +14,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.contracts.topics import PUBLIC_TOPICS, TOPICS
@@ -55,6 +56,12 @@ def client_security(credentials: KafkaCredentials | None = None) -> dict[str, An
     return creds.client_kwargs() if creds else {}
 
 
+def bootstrap_servers(bootstrap: str) -> list[str]:
+    """``host:port,host:port`` as a list: aiokafka splits such a string itself, faststream's
+    KafkaBroker does not (it would take the whole string for one host)."""
+    return [part.strip() for part in bootstrap.split(",") if part.strip()]
+
+
 def make_producer(bootstrap: str, client_id: str,
                   credentials: KafkaCredentials | None = None) -> AIOKafkaProducer:
     """acks=all with the idempotent producer: no loss, no duplicates from producer retries,
@@ -67,18 +74,53 @@ def make_producer(bootstrap: str, client_id: str,
     )
 
 
-def _wanted(names: list[str] | None) -> list[NewTopic]:
-    out = [NewTopic(t.name, num_partitions=t.partitions, replication_factor=1,
+@dataclass(frozen=True)
+class Replication:
+    """How many copies a new topic gets, and how many must have a write before acks=all
+    answers: the cluster's own ``default.replication.factor`` and ``min.insync.replicas``
+    (1 and 1 on a single broker; 3 and 2 on the local three-broker cluster)."""
+
+    factor: int = 1
+    min_insync: int = 1
+
+    def topic_configs(self) -> dict[str, str]:
+        # a single broker's topics keep exactly the configs they always had
+        return {"min.insync.replicas": str(self.min_insync)} if self.factor > 1 else {}
+
+
+def _wanted(names: list[str] | None, replication: Replication = Replication()) -> list[NewTopic]:
+    rf, extra = replication.factor, replication.topic_configs()
+    out = [NewTopic(t.name, num_partitions=t.partitions, replication_factor=rf,
                     topic_configs={"retention.ms": "-1",
-                                   "max.message.bytes": str(MAX_MESSAGE_BYTES)})
+                                   "max.message.bytes": str(MAX_MESSAGE_BYTES), **extra})
            for t in TOPICS if names is None or t.name in names]
     # Public topics: unlimited retention, never compacted (see PublicTopic's docstring).
-    out += [NewTopic(t.name, num_partitions=t.partitions, replication_factor=1,
+    out += [NewTopic(t.name, num_partitions=t.partitions, replication_factor=rf,
                      topic_configs={"cleanup.policy": t.cleanup_policy,
                                     "retention.ms": str(t.retention_ms), "retention.bytes": "-1",
-                                    "max.message.bytes": str(MAX_MESSAGE_BYTES)})
+                                    "max.message.bytes": str(MAX_MESSAGE_BYTES), **extra})
             for t in PUBLIC_TOPICS if names is None or t.name in names]
     return out
+
+
+async def cluster_replication(admin: AIOKafkaAdminClient) -> Replication:
+    """The cluster's replication defaults, read from one live broker's config; the single
+    broker's (1, 1) when they cannot be read (e.g. a principal without DescribeConfigs: under
+    SASL the admin provisions the topics)."""
+    wanted = ["default.replication.factor", "min.insync.replicas"]
+    try:
+        brokers = (await admin.describe_cluster())["brokers"]
+        node = str(min(b["node_id"] for b in brokers))
+        answers = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.BROKER, node, dict.fromkeys(wanted))])
+        resource = answers[0].resources[0]
+        if resource[0]:  # error_code
+            return Replication()
+        values = {entry[0]: entry[1] for entry in resource[4]}
+        factor = int(values.get("default.replication.factor") or 1)
+        return Replication(factor, min(int(values.get("min.insync.replicas") or 1), factor))
+    except Exception:  # unreadable: the single broker's defaults
+        return Replication()
 
 
 async def ensure_topics(bootstrap: str, names: list[str] | None = None,
@@ -94,6 +136,9 @@ async def ensure_topics(bootstrap: str, names: list[str] | None = None,
     try:
         existing = set(await admin.list_topics())
         new = [t for t in _wanted(names) if t.name not in existing]
+        if new:
+            new = [t for t in _wanted(names, await cluster_replication(admin))
+                   if t.name not in existing]
         if new:
             try:
                 await admin.create_topics(new)

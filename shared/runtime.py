@@ -43,7 +43,13 @@ from shared.consumer import IdempotentConsumer, Projection, records_of
 from shared.db import EVENTSTORE_MIGRATIONS, apply_migrations, create_pool
 from shared.errors import TmisError
 from shared.eventstore.store import EventStore
-from shared.kafka import KafkaCredentials, credentials_from_env, ensure_topics, make_producer
+from shared.kafka import (
+    KafkaCredentials,
+    bootstrap_servers,
+    credentials_from_env,
+    ensure_topics,
+    make_producer,
+)
 from shared.logging import configure_logging, get_logger
 from shared.metrics import REQUEST_LATENCY
 from shared.outbox import OutboxRelay, relay_health
@@ -148,7 +154,7 @@ async def start_runtime(spec: ServiceSpec, settings: Settings, *, relay: bool = 
                               wait)
     runtime = Runtime(settings=settings, pool=pool, producer=producer,
                       store=EventStore(spec.schema, spec.name))
-    broker = KafkaBroker(settings.kafka_bootstrap, client_id=f"tmis-{spec.name}",
+    broker = KafkaBroker(bootstrap_servers(settings.kafka_bootstrap), client_id=f"tmis-{spec.name}",
                          logger=None, security=broker_security(credentials_from_env()))
     projections = list(spec.projections(runtime) if spec.projections else ())
     if spec.follows_accounts:

@@ -4,6 +4,13 @@ The jars are resolved once with Maven from ``deploy/local/pom.xml`` into
 ``~/.cache/tmis/kafka-<version>/`` and shared by every state dir. Per state dir we keep
 ``kafka/server.properties``, ``kafka/log4j2.properties`` and ``kafka/data`` (the log dirs,
 formatted once), and logs under ``logs/``.
+
+A cluster (``tmis up --brokers 3``): N JVMs, each broker and controller (KRaft combined mode,
+a static quorum of all N controllers), on ports of their own; node ``n`` keeps the same files
+under ``kafka/broker-<n>/`` and its logs under ``logs/kafka-<n>/``. Topics get replication
+factor 3 and min.insync.replicas 2 (``default.replication.factor``, read by
+shared/kafka.py's ``ensure_topics``), so one broker may die without losing an acknowledged
+write (acks=all) and without stopping producers beyond the leader election.
 """
 
 from __future__ import annotations
@@ -51,28 +58,67 @@ num.partitions=3
 group.initial.rebalance.delay.ms=0
 """
 
+CLUSTER_REPLICATION = 3  # replication factor of every topic of a cluster (3 brokers or more)
+CLUSTER_MIN_ISR = 2  # acks=all succeeds with one replica down, never with two
+
+CLUSTER_SERVER_PROPERTIES = """\
+# Written by deploy/local/kafka.py on every start; edit that file, not this one.
+# Node {node} of a {count}-broker local cluster (KRaft, each node broker and controller).
+process.roles=broker,controller
+node.id={node}
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.quorum.voters={voters}
+log.dirs={data}
+default.replication.factor={replication}
+min.insync.replicas={min_isr}
+offsets.topic.replication.factor={replication}
+transaction.state.log.replication.factor={replication}
+transaction.state.log.min.isr={min_isr}
+num.partitions=3
+group.initial.rebalance.delay.ms=0
+# A broker killed -9 is fenced (its partitions get new leaders) after 6 s, not the default 9.
+broker.session.timeout.ms=6000
+broker.heartbeat.interval.ms=1000
+"""
+
 
 @dataclass(frozen=True)
 class KafkaPaths:
-    """Where one state dir keeps its broker's config, data and logs."""
+    """Where one state dir keeps its broker's config, data and logs; ``node`` 0 is the single
+    broker (``kafka/``, ``logs/``), ``node`` n >= 1 a cluster's broker n (``kafka/broker-<n>/``,
+    ``logs/kafka-<n>/``)."""
 
     state_dir: Path
+    node: int = 0
+
+    @property
+    def home(self) -> Path:
+        base = self.state_dir / "kafka"
+        return base / f"broker-{self.node}" if self.node else base
 
     @property
     def config(self) -> Path:
-        return self.state_dir / "kafka" / "server.properties"
+        return self.home / "server.properties"
 
     @property
     def log4j(self) -> Path:
-        return self.state_dir / "kafka" / "log4j2.properties"
+        return self.home / "log4j2.properties"
 
     @property
     def data(self) -> Path:
-        return self.state_dir / "kafka" / "data"
+        return self.home / "data"
 
     @property
     def logs(self) -> Path:
-        return self.state_dir / "logs"
+        base = self.state_dir / "logs"
+        return base / f"kafka-{self.node}" if self.node else base
+
+    @property
+    def formatted(self) -> bool:
+        return (self.data / "meta.properties").exists()
 
     @property
     def stdout_log(self) -> Path:
@@ -157,6 +203,30 @@ def new_cluster_id() -> str:
             return cid
 
 
+def node_paths(state_dir: Path, brokers: int) -> list[KafkaPaths]:
+    """The paths of each broker: the single broker's layout, or cluster nodes 1..brokers."""
+    if brokers == 1:
+        return [KafkaPaths(state_dir)]
+    return [KafkaPaths(state_dir, n) for n in range(1, brokers + 1)]
+
+
+def cluster_properties(
+    paths: KafkaPaths, port: int, controller_port: int, controller_ports: Sequence[int]
+) -> str:
+    """server.properties of cluster node ``paths.node`` (1-based) on ``port``/``controller_port``;
+    ``controller_ports``: every node's controller port, node 1's first (the static quorum)."""
+    if not 1 <= paths.node <= len(controller_ports):
+        raise StackError(f"node {paths.node} is not one of {len(controller_ports)} brokers")
+    voters = ",".join(f"{n}@127.0.0.1:{p}" for n, p in enumerate(controller_ports, start=1))
+    count = len(controller_ports)
+    replication = min(CLUSTER_REPLICATION, count)
+    return CLUSTER_SERVER_PROPERTIES.format(
+        node=paths.node, count=count, port=port, controller_port=controller_port,
+        voters=voters, data=paths.data, replication=replication,
+        min_isr=min(CLUSTER_MIN_ISR, replication),
+    )
+
+
 def write_config(
     paths: KafkaPaths, port: int, controller_port: int, properties: str | None = None
 ) -> None:
@@ -168,7 +238,7 @@ def write_config(
         properties
         or SERVER_PROPERTIES.format(port=port, controller_port=controller_port, data=paths.data)
     )
-    if properties:  # the secure mode's config holds the admin's password
+    if properties and "jaas.config" in properties:  # the secure mode's holds passwords
         paths.config.chmod(0o600)
     shutil.copyfile(LOG4J_TEMPLATE, paths.log4j)
 
@@ -181,14 +251,18 @@ def _jvm(jars: Path, paths: KafkaPaths, main: str, *args: str, heap: str = HEAP)
     ]  # fmt: skip
 
 
-def format_storage(jars: Path, paths: KafkaPaths, extra_args: Sequence[str] = ()) -> None:
-    """Format the log dirs once (a single-node, self-bootstrapping KRaft quorum);
-    ``extra_args``: e.g. the secure mode's ``--add-scram`` credentials."""
-    if (paths.data / "meta.properties").exists():
+def format_storage(
+    jars: Path, paths: KafkaPaths, extra_args: Sequence[str] = (), cluster_id: str | None = None
+) -> None:
+    """Format the log dirs once: a single-node, self-bootstrapping KRaft quorum, or with
+    ``cluster_id`` one node of a cluster whose static quorum its config names (every node is
+    formatted with the same id); ``extra_args``: e.g. the secure mode's ``--add-scram``."""
+    if paths.formatted:
         return
+    quorum = ["-t", cluster_id] if cluster_id else ["--standalone", "-t", new_cluster_id()]
     procs.run(
-        _jvm(jars, paths, "kafka.tools.StorageTool", "format", "--standalone",
-             "-t", new_cluster_id(), "-c", str(paths.config), *extra_args, heap="-Xmx256m"),
+        _jvm(jars, paths, "kafka.tools.StorageTool", "format", *quorum,
+             "-c", str(paths.config), *extra_args, heap="-Xmx256m"),
         what="formatting Kafka storage",
     )  # fmt: skip
 
@@ -201,12 +275,15 @@ def start(
     *,
     properties: str | None = None,
     format_args: Sequence[str] = (),
+    cluster_id: str | None = None,
+    heap: str = HEAP,
 ) -> int:
-    """Write the config, format storage if new, start the broker detached; returns its pid."""
+    """Write the config, format storage if new, start the broker detached; returns its pid.
+    A cluster's node: ``properties`` from ``cluster_properties`` and the cluster's id."""
     write_config(paths, port, controller_port, properties)
-    format_storage(jars, paths, format_args)
+    format_storage(jars, paths, format_args, cluster_id)
     return procs.spawn(
-        _jvm(jars, paths, "kafka.Kafka", str(paths.config)),
+        _jvm(jars, paths, "kafka.Kafka", str(paths.config), heap=heap),
         log=paths.stdout_log,
         cwd=paths.state_dir,
     )
@@ -233,10 +310,26 @@ def wait_ready(
 
 def is_ready(bootstrap: str, client: Mapping[str, Any] | None = None) -> bool:
     """True when the cluster at ``bootstrap`` lists at least one registered broker."""
+    return broker_count(bootstrap, client) >= 1
+
+
+def broker_count(bootstrap: str, client: Mapping[str, Any] | None = None) -> int:
+    """How many brokers the cluster at ``bootstrap`` lists as registered (0: no answer)."""
     return run_coroutine(_describe_cluster(bootstrap, client or {}))
 
 
-async def _describe_cluster(bootstrap: str, client: Mapping[str, Any]) -> bool:
+def wait_brokers(bootstrap: str, count: int, timeout: float = READY_TIMEOUT) -> None:
+    """Block until the cluster lists ``count`` brokers (a topic with replication factor 3 can
+    be created only then)."""
+    procs.wait_until(
+        lambda: broker_count(bootstrap) >= count,
+        what=f"{count} Kafka brokers registered at {bootstrap}",
+        timeout=timeout,
+        interval=0.5,
+    )
+
+
+async def _describe_cluster(bootstrap: str, client: Mapping[str, Any]) -> int:
     # aiokafka logs each refused connection at ERROR while we poll; here those are expected.
     aiokafka_log = logging.getLogger("aiokafka")
     level = aiokafka_log.level
@@ -246,11 +339,11 @@ async def _describe_cluster(bootstrap: str, client: Mapping[str, Any]) -> bool:
         await asyncio.wait_for(admin.start(), timeout=5)
         cluster = await asyncio.wait_for(admin.describe_cluster(), timeout=5)
     except Exception:
-        return False
+        return 0
     finally:
         await admin.close()
         aiokafka_log.setLevel(level)
-    return bool(cluster.get("brokers"))
+    return len(cluster.get("brokers") or [])
 
 
 def stop(paths: KafkaPaths, pid: int | None) -> None:

@@ -9,6 +9,11 @@ lives in one state dir (``<repo>/.tmis`` or ``$TMIS_HOME``)::
     pg/                   data/, sock/, log   (or /tmp/tmis-pg-<hash>, see postgres.py)
     logs/                 kafka.out, kafka-server.log, <service>.log
 
+Three brokers (``tmis up --brokers 3``, ``start_infra(..., brokers=3)``): a KRaft cluster on this
+machine, replication factor 3 and min.insync.replicas 2 (kafka.py); TMIS_KAFKA_BOOTSTRAP names
+all three. A state dir keeps the broker count it was formatted with (``--fresh`` starts over),
+and the cluster runs without SASL (the secure mode is single-broker so far).
+
 ``start_infra``/``stop_infra`` start and stop only Kafka and PostgreSQL in a state dir of the
 caller's choosing: the integration tests' session fixture uses them with a temporary dir, so a
 test run never touches the developer's running stack.
@@ -26,6 +31,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +40,15 @@ from deploy.local import db_roles, kafka, kafka_security, postgres, procs, servi
 from deploy.local.errors import StackError
 from deploy.local.kafka import ensure_kafka_jars
 from deploy.local.services import PROCESSES, SERVICES
-from deploy.local.state import KafkaRecord, PostgresRecord, ServiceRecord, StackState, load, save
+from deploy.local.state import (
+    KafkaNode,
+    KafkaRecord,
+    PostgresRecord,
+    ServiceRecord,
+    StackState,
+    load,
+    save,
+)
 
 __all__ = [
     "SERVICES",
@@ -50,6 +64,7 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parents[2]
+CLUSTER_HEAP = "-Xmx512m"  # per broker of a cluster (three JVMs on one machine)
 
 
 def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -78,24 +93,33 @@ def up(
     *,
     with_services: bool = True,
     secure: bool | None = None,
+    brokers: int | None = None,
 ) -> StackState:
     """Start Kafka, PostgreSQL and the existing services; a no-op when all are healthy.
 
     ``fresh`` stops everything and deletes the data and logs first; ``with_services=False``
     starts Kafka and PostgreSQL only (to run services from an IDE); ``secure`` (default: see
-    ``kafka_security.requested``) runs Kafka with SASL/SCRAM and ACLs. If a start fails, what
+    ``kafka_security.requested``) runs Kafka with SASL/SCRAM and ACLs; ``brokers`` (default:
+    what the state dir has, else 1) runs that many brokers as one cluster. If a start fails, what
     was started is stopped again (the logs stay) and the StackError says what failed.
     """
     state_dir = state_dir or default_state_dir()
     if fresh:
         down(state_dir)
         wipe(state_dir)
+    brokers = broker_count_for(state_dir, brokers)
+    if brokers > 1:
+        if secure:
+            raise StackError("several brokers run without SASL so far: "
+                             f"`tmis up --brokers {brokers} --insecure`")
+        secure = False
     secure = kafka_security.requested(secure, state_dir)
     if secure:
         kafka_security.check_can_secure(state_dir)
     if not fresh:
         current = load(state_dir)
-        if current.with_services == with_services and _healthy(state_dir, current):
+        if (current.with_services == with_services and _brokers(current) == brokers
+                and _healthy(state_dir, current)):
             _say(f"stack already running ({state_dir})")
             _print_env(current, state_dir=state_dir)
             return current
@@ -107,7 +131,7 @@ def up(
     state.with_services = with_services
     jars = _jars(state)
     try:
-        _start_infra(state_dir, state, jars, secure=secure)
+        _start_infra(state_dir, state, jars, secure=secure, brokers=brokers)
         if with_services:
             _start_services(state_dir, state)
         else:
@@ -121,17 +145,21 @@ def up(
     return state
 
 
-def start_infra(state_dir: Path, *, secure: bool = False) -> tuple[str, str]:
+def start_infra(state_dir: Path, *, secure: bool = False, brokers: int = 1) -> tuple[str, str]:
     """Start Kafka and PostgreSQL only; returns ``(kafka_bootstrap, database_url)``.
 
     ``secure``: Kafka with SASL/SCRAM and ACLs; the admin and service credentials are in
-    ``kafka_security.load_secrets(state_dir)``.
+    ``kafka_security.load_secrets(state_dir)``. ``brokers``: a cluster of that many brokers
+    (plaintext only); the bootstrap names them all.
     """
+    if brokers > 1 and secure:
+        raise StackError("several brokers run without SASL so far")
+    broker_count_for(state_dir, brokers)
     state = load(state_dir)
     state.timings = {}
     jars = _jars(state)
     try:
-        _start_infra(state_dir, state, jars, secure=secure)
+        _start_infra(state_dir, state, jars, secure=secure, brokers=brokers)
     except BaseException:
         stop_infra(state_dir)
         raise
@@ -152,19 +180,48 @@ def _jars(state: StackState) -> Path:
         return ensure_kafka_jars()
 
 
-def _start_infra(state_dir: Path, state: StackState, jars: Path, *, secure: bool = False) -> None:
+def broker_count_for(state_dir: Path, brokers: int | None) -> int:
+    """The broker count to start: ``brokers`` when given, else the state dir's, else 1; a
+    StackError when the state dir's Kafka was formatted for another count."""
+    recorded = load(state_dir).kafka
+    wanted = brokers if brokers is not None else recorded.brokers if recorded else 1
+    if wanted < 1:
+        raise StackError(f"--brokers {wanted}: at least one broker")
+    have: int | None = None  # what the data dirs were formatted for
+    if kafka.KafkaPaths(state_dir).formatted:
+        have = 1
+    elif kafka.KafkaPaths(state_dir, 1).formatted:  # a cluster's: node 1 is always there
+        have = recorded.brokers if recorded and recorded.brokers > 1 else 0
+    if have is not None and have != wanted and not (have == 0 and wanted > 1):
+        raise StackError(f"Kafka in {state_dir} was formatted with {have or 'several'} broker(s); "
+                         f"`tmis up --fresh --brokers {wanted}` starts over with {wanted}")
+    return wanted
+
+
+def _brokers(state: StackState) -> int:
+    return state.kafka.brokers if state.kafka else 1
+
+
+def kafka_nodes(state_dir: Path, record: KafkaRecord) -> list[tuple[kafka.KafkaPaths, KafkaNode]]:
+    """Each broker of the record with its paths (a single broker: node 0's layout)."""
+    return list(zip(kafka.node_paths(state_dir, record.brokers), record.nodes, strict=True))
+
+
+def _start_infra(
+    state_dir: Path, state: StackState, jars: Path, *, secure: bool = False, brokers: int = 1
+) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
     ports = _PortPicker()
     kafka_started = time.monotonic()
-    state.kafka = _start_kafka(state_dir, state, jars, ports, secure=secure)
+    state.kafka = _start_kafka(state_dir, state, jars, ports, secure=secure, brokers=brokers)
     with _timed(state.timings, "postgres"):  # while the JVM boots
         state.postgres = _start_postgres(state_dir, state, ports)
-    kafka.wait_ready(
-        kafka.KafkaPaths(state_dir),
-        state.kafka.pid or 0,
-        state.kafka.port,
-        client=kafka_security.admin_client_kwargs(state_dir),
-    )
+    for paths, node in kafka_nodes(state_dir, state.kafka):
+        kafka.wait_ready(
+            paths, node.pid or 0, node.port, client=kafka_security.admin_client_kwargs(state_dir)
+        )
+    if brokers > 1:
+        kafka.wait_brokers(state.kafka.bootstrap, brokers)
     state.timings["kafka"] = round(time.monotonic() - kafka_started, 2)
     if secure:
         with _timed(state.timings, "kafka users and ACLs"):
@@ -173,13 +230,25 @@ def _start_infra(state_dir: Path, state: StackState, jars: Path, *, secure: bool
 
 
 def _start_kafka(
-    state_dir: Path, state: StackState, jars: Path, ports: _PortPicker, *, secure: bool = False
+    state_dir: Path,
+    state: StackState,
+    jars: Path,
+    ports: _PortPicker,
+    *,
+    secure: bool = False,
+    brokers: int = 1,
 ) -> KafkaRecord:
-    old = state.kafka
-    record = KafkaRecord(
-        port=ports.pick(old.port if old else None),
-        controller_port=ports.pick(old.controller_port if old else None),
-    )
+    old = state.kafka.nodes if state.kafka else []
+    nodes = [
+        KafkaNode(
+            port=ports.pick(old[i].port if i < len(old) else None),
+            controller_port=ports.pick(old[i].controller_port if i < len(old) else None),
+        )
+        for i in range(brokers)
+    ]
+    record = KafkaRecord(nodes[0].port, nodes[0].controller_port, more=nodes[1:])
+    if brokers > 1:
+        return _start_cluster(state_dir, state, jars, record)
     paths = kafka.KafkaPaths(state_dir)
     properties: str | None = None
     format_args: list[str] = []
@@ -200,6 +269,23 @@ def _start_kafka(
     )
     state.kafka = record
     save(state_dir, state)  # from here on `down` can stop it
+    return record
+
+
+def _start_cluster(
+    state_dir: Path, state: StackState, jars: Path, record: KafkaRecord
+) -> KafkaRecord:
+    _say(f"kafka: starting {record.brokers} brokers on {record.bootstrap} "
+         f"(replication {min(kafka.CLUSTER_REPLICATION, record.brokers)}, "
+         f"min.insync.replicas {min(kafka.CLUSTER_MIN_ISR, record.brokers)})")
+    cluster_id = kafka.new_cluster_id()  # used only by nodes not formatted yet
+    quorum = [n.controller_port for n in record.nodes]
+    state.kafka = record
+    for paths, node in kafka_nodes(state_dir, record):
+        properties = kafka.cluster_properties(paths, node.port, node.controller_port, quorum)
+        node.pid = kafka.start(jars, paths, node.port, node.controller_port,
+                               properties=properties, cluster_id=cluster_id, heap=CLUSTER_HEAP)
+        save(state_dir, state)  # from here on `down` can stop it
     return record
 
 
@@ -305,12 +391,7 @@ def down(state_dir: Path | None = None) -> None:
     for name in PROCESSES:  # started by a run whose stack.json is gone (web too)
         for pid in procs.find_pids(services.marker(name), f"TMIS_STATE_DIR={state_dir}"):
             services.stop(name, pid)
-    kafka_paths = kafka.KafkaPaths(state_dir)
-    recorded = state.kafka.pid if state.kafka else None
-    for kafka_pid in {recorded, *procs.find_pids(kafka_paths.marker)}:
-        kafka.stop(kafka_paths, kafka_pid)
-    if state.kafka:
-        state.kafka.pid = None
+    _stop_kafka(state_dir, state)
     pg_paths = _pg_paths(state_dir, state)
     if pg_paths.data.exists():
         postgres.stop(pg_paths, state.postgres.pid if state.postgres else None)
@@ -319,6 +400,22 @@ def down(state_dir: Path | None = None) -> None:
     if (state_dir / "stack.json").exists():
         save(state_dir, state)
     _say(f"stack stopped ({state_dir})")
+
+
+def _stop_kafka(state_dir: Path, state: StackState) -> None:
+    """Stop every broker at once (one by one, the last ones would wait for a controller
+    quorum that is gone), also JVMs of this state dir that stack.json no longer names."""
+    recorded = kafka_nodes(state_dir, state.kafka) if state.kafka else []
+    pids = {(p.node, n.pid) for p, n in recorded if n.pid}
+    layouts = [kafka.KafkaPaths(state_dir), *kafka.node_paths(state_dir, max(_brokers(state), 3))]
+    by_node = {p.node: p for p in layouts}
+    pids |= {(p.node, pid) for p in layouts for pid in procs.find_pids(p.marker)}
+    if pids:
+        with ThreadPoolExecutor(max_workers=len(pids)) as pool:
+            for f in [pool.submit(kafka.stop, by_node[n], pid) for n, pid in pids]:
+                f.result()
+    for _, node in recorded:
+        node.pid = None
 
 
 def stop_infra(state_dir: Path, *, delete: bool = False) -> None:
@@ -362,7 +459,10 @@ def status(state_dir: Path | None = None) -> bool:
     rows = _status_rows(state_dir, state)
     for row in rows:
         _say(row.line())
-    _print_env(state, only={row.name for row in rows if row.healthy}, state_dir=state_dir)
+    healthy = {row.name for row in rows if row.healthy}
+    if any(name.startswith("kafka-") for name in healthy):  # a cluster answers while one does
+        healthy.add("kafka")
+    _print_env(state, only=healthy, state_dir=state_dir)
     return all(row.healthy for row in rows if row.counted)
 
 
@@ -392,7 +492,9 @@ def _row(name: str, pid: int | None, alive: bool, healthy: bool, where: str) -> 
 
 def _status_rows(state_dir: Path, state: StackState) -> list[_Row]:
     rows: list[_Row] = []
-    if state.kafka:
+    if state.kafka and state.kafka.brokers > 1:
+        rows += _cluster_rows(state_dir, state.kafka)
+    elif state.kafka:
         k = state.kafka
         alive = procs.pid_matches(k.pid, kafka.KafkaPaths(state_dir).marker)
         client = kafka_security.admin_client_kwargs(state_dir)
@@ -416,6 +518,20 @@ def _status_rows(state_dir: Path, state: StackState) -> list[_Row]:
         alive = procs.pid_matches(pid, services.marker(name))
         healthy = alive and record is not None and services.is_healthy(record.port)
         rows.append(_row(name, pid, alive, healthy, record.url if record else "-"))
+    return rows
+
+
+def _cluster_rows(state_dir: Path, record: KafkaRecord) -> list[_Row]:
+    """One row per broker of a cluster: each answers for itself (its own address), and the
+    count the cluster has registered is shown beside it."""
+    registered = kafka.broker_count(record.bootstrap)
+    rows = []
+    for paths, node in kafka_nodes(state_dir, record):
+        alive = procs.pid_matches(node.pid, paths.marker)
+        ready = alive and kafka.is_ready(node.address)
+        where = f"{node.address} (broker {paths.node} of {record.brokers}, " \
+                f"{registered} registered)"
+        rows.append(_row(f"kafka-{paths.node}", node.pid, alive, ready, where))
     return rows
 
 

@@ -16,14 +16,37 @@ FILE_NAME = "stack.json"
 
 
 @dataclass
-class KafkaRecord:
+class KafkaNode:
+    """One broker JVM: its client and controller ports."""
+
     port: int
     controller_port: int
     pid: int | None = None
 
     @property
-    def bootstrap(self) -> str:
+    def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+
+@dataclass
+class KafkaRecord(KafkaNode):
+    """The single broker, or broker 1 of a cluster with the others in ``more``."""
+
+    more: list[KafkaNode] = field(default_factory=list)
+
+    @property
+    def nodes(self) -> list[KafkaNode]:
+        """Every broker, node 1 first (cluster node n is ``nodes[n - 1]``)."""
+        return [self, *self.more]
+
+    @property
+    def brokers(self) -> int:
+        return 1 + len(self.more)
+
+    @property
+    def bootstrap(self) -> str:
+        """Every broker's address, comma-separated (what Kafka clients take)."""
+        return ",".join(n.address for n in self.nodes)
 
 
 @dataclass
@@ -57,7 +80,8 @@ class StackState:
     with_services: bool = True  # False after `tmis up --infra-only`
 
     def pids(self) -> list[int]:
-        records: list[Any] = [self.kafka, self.postgres, *self.services.values()]
+        kafka = self.kafka.nodes if self.kafka else []
+        records: list[Any] = [*kafka, self.postgres, *self.services.values()]
         return [r.pid for r in records if r is not None and r.pid]
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +89,8 @@ class StackState:
         doc: dict[str, Any] = asdict(self)
         if self.kafka:
             doc["kafka"]["bootstrap"] = self.kafka.bootstrap
+            if not self.kafka.more:  # a single broker's record stays as it always was
+                del doc["kafka"]["more"]
         if self.postgres:
             doc["postgres"]["url"] = self.postgres.url
         for name, record in self.services.items():
@@ -75,7 +101,11 @@ class StackState:
     def from_json(cls, doc: dict[str, Any]) -> StackState:
         kafka, pg = doc.get("kafka"), doc.get("postgres")
         return cls(
-            kafka=KafkaRecord(kafka["port"], kafka["controller_port"], kafka.get("pid"))
+            kafka=KafkaRecord(
+                kafka["port"], kafka["controller_port"], kafka.get("pid"),
+                [KafkaNode(n["port"], n["controller_port"], n.get("pid"))
+                 for n in kafka.get("more", [])],
+            )
             if kafka
             else None,
             postgres=PostgresRecord(pg["port"], pg["base_dir"], pg.get("pid"),

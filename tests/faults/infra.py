@@ -2,6 +2,8 @@
 
     kill_kafka / start_kafka        SIGKILL the broker's JVM; start it again on the same ports
                                     and data (KRaft storage is kept), wait until it answers
+    kill_broker / start_broker      the same for broker n of a three-broker cluster; started
+                                    again, it must rejoin (the cluster lists all three)
     restart_postgres_immediate      `pg_ctl restart -m immediate`: every backend killed without
                                     a checkpoint, crash recovery at start (what a power cut or
                                     an OOM kill of the postmaster does)
@@ -25,6 +27,7 @@ from pathlib import Path
 import asyncpg
 
 from deploy.local import kafka, postgres, procs
+from deploy.local.stack import CLUSTER_HEAP, kafka_nodes
 from deploy.local.state import load, save
 from tests.e2e.province import REPO, Province, ServiceProcess, _wait_healthy
 
@@ -51,6 +54,27 @@ class Infra:
                                       state.kafka.controller_port)
         save(self.state_dir, state)
         kafka.wait_ready(paths, state.kafka.pid, state.kafka.port)
+
+    def kill_broker(self, node: int) -> None:
+        state = load(self.state_dir)
+        assert state.kafka is not None and state.kafka.brokers > 1
+        record = state.kafka.nodes[node - 1]
+        assert record.pid
+        os.kill(record.pid, signal.SIGKILL)
+        procs.wait_dead(record.pid, 10)
+
+    def start_broker(self, node: int) -> None:
+        state = load(self.state_dir)
+        assert state.kafka is not None
+        paths, record = kafka_nodes(self.state_dir, state.kafka)[node - 1]
+        quorum = [n.controller_port for n in state.kafka.nodes]
+        record.pid = kafka.start(
+            kafka.ensure_kafka_jars(), paths, record.port, record.controller_port,
+            properties=kafka.cluster_properties(paths, record.port, record.controller_port,
+                                                quorum), heap=CLUSTER_HEAP)
+        save(self.state_dir, state)
+        kafka.wait_ready(paths, record.pid, record.port)
+        kafka.wait_brokers(self.kafka_bootstrap, state.kafka.brokers)
 
     # ------------------------------------------------------------------ PostgreSQL
 

@@ -1,4 +1,4 @@
-"""``tmis up [--fresh]``, ``tmis down``, ``tmis status``: the local, Docker-free stack.
+"""``tmis up [--fresh] [--brokers 3]``, ``tmis down``, ``tmis status``: the local stack.
 
 The work is done by ``deploy.local.stack``; this module only parses and translates its
 ``StackError`` into a ``CliError``.
@@ -26,6 +26,14 @@ def register(subparsers: Any) -> None:
         "--infra-only",
         action="store_true",
         help="start Kafka and PostgreSQL only (run the services yourself, e.g. from an IDE)",
+    )
+    up.add_argument(
+        "--brokers",
+        type=int,
+        choices=(1, 3),
+        default=None,
+        help="Kafka brokers: 3 runs a KRaft cluster on this machine (replication 3, "
+        "min.insync.replicas 2, without SASL); default: what the stack has, else 1",
     )
     mode = up.add_mutually_exclusive_group()
     mode.add_argument(
@@ -70,7 +78,8 @@ def _stack_errors(stack: ModuleType) -> Iterator[None]:
 def _up(args: argparse.Namespace) -> int:
     stack = _stack()
     with _stack_errors(stack):
-        stack.up(fresh=args.fresh, with_services=not args.infra_only, secure=args.secure)
+        stack.up(fresh=args.fresh, with_services=not args.infra_only, secure=args.secure,
+                 brokers=args.brokers)
     return 0
 
 
