@@ -25,6 +25,21 @@ def test_the_stage_csv_equals_the_notices_table_byte_for_byte():
     assert body.decode("utf-8-sig") == STAGE_CSV.read_text(encoding="utf-8")
 
 
+def test_the_stage_csv_with_chinese_titles_has_the_same_rows_under_a_chinese_header():
+    report = build_report(ReportRequest("stages"), snapshot(notice_schools()), divisions())
+    keyed = list(csv.reader(io.StringIO(to_csv(report).decode("utf-8-sig"))))
+    titled = list(csv.reader(io.StringIO(to_csv(report, "title").decode("utf-8-sig"))))
+    assert titled[1:] == keyed[1:]
+    assert titled[0][:2] == ["学段键", "学段"] and "学校数·年报" in titled[0]
+
+
+def test_every_report_csv_with_titles_names_its_columns_in_chinese():
+    report = build_report(ReportRequest("counties"), snapshot(notice_schools()), divisions())
+    header = next(r for r in csv.reader(io.StringIO(to_csv(report, "title").decode("utf-8-sig")))
+                  if r and not r[0].startswith("#"))
+    assert header and all(any("\u4e00" <= ch <= "\u9fff" for ch in h) for h in header), header
+
+
 def test_the_stage_csv_has_exactly_the_notices_columns():
     rows = csv_rows(_table())
     assert tuple(rows[0]) == CSV_COLUMNS

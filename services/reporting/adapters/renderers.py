@@ -38,9 +38,18 @@ def to_json(report: Report) -> bytes:
     return json.dumps(report.as_dict(), ensure_ascii=False, default=str).encode()
 
 
-def to_csv(report: Report) -> bytes:
+HEADERS = ("key", "title")  # a CSV's header row: English keys (programs) or Chinese titles
+
+
+def to_csv(report: Report, header: str = "key") -> bytes:
+    """The report's tables as CSV. `header="title"` writes each column's Chinese title in the
+    header row instead of its key (what Excel users want; the keys stay the default, as
+    programs read them); the rows are the same."""
     if report.name == "stages":
-        return csv_bytes(csv_rows(report.table("stages")))
+        rows = csv_rows(report.table("stages"))
+        if header == "title":
+            rows[0] = _titles(report.table("stages"), rows[0])
+        return csv_bytes(rows)
     out: list[list[Any]] = []
     for i, table in enumerate(report.tables):
         if len(report.tables) > 1:
@@ -48,9 +57,14 @@ def to_csv(report: Report) -> bytes:
                 out.append([])
             out.append([f"# {table.title}"])
         keys = table.column_keys()
-        out.append(keys)
+        out.append(_titles(table, keys) if header == "title" else keys)
         out += [[_plain(row.get(k)) for k in keys] for row in table.rows]
     return csv_bytes(out)
+
+
+def _titles(table: Table, keys: list[str]) -> list[str]:
+    labels = {c.key: c.label for c in table.columns}
+    return [labels.get(k, k) for k in keys]
 
 
 def _plain(value: Any) -> Any:
@@ -151,12 +165,12 @@ def to_text(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def render(report: Report, fmt: str) -> tuple[bytes, str]:
-    """The bytes and media type of a report in a format."""
+def render(report: Report, fmt: str, header: str = "key") -> tuple[bytes, str]:
+    """The bytes and media type of a report in a format (`header`: a CSV's header row)."""
     if fmt == "json":
         return to_json(report), "application/json"
     if fmt == "csv":
-        return to_csv(report), CSV_MEDIA
+        return to_csv(report, header), CSV_MEDIA
     if fmt == "xlsx":
         return to_xlsx(report), \
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

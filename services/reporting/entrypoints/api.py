@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import FormData, UploadFile
 
 from services.reporting.adapters.baseline_files import write_csv, write_xlsx
-from services.reporting.adapters.renderers import FORMATS, render
+from services.reporting.adapters.renderers import FORMATS, HEADERS, render
 from services.reporting.domain.baselines import template
 from services.reporting.domain.findings import FindingsParams
 from services.reporting.domain.progress import MAX_POINTS
@@ -55,6 +55,8 @@ async def get_report(
     name: str, request: Request, principal: CurrentPrincipal,
     as_of: Annotated[str | None, Query(description="YYYY-MM-DD (end of that day, CST)")] = None,
     format: Annotated[str, Query(description="json | csv | xlsx | table")] = "json",
+    header: Annotated[str, Query(description="a CSV's header row: key (English keys, for "
+                                             "programs) | title (Chinese column titles)")] = "key",
     exclude: Annotated[list[str] | None, Query(description="school codes or names")] = None,
     year: Annotated[int | None, Query(description="baseline year; default: the last "
                                                    "year before as_of")] = None,
@@ -66,12 +68,14 @@ async def get_report(
         raise ValidationProblem([Problem("name", f"unknown report; one of {', '.join(REPORTS)}")])
     if format not in FORMATS:
         raise ValidationProblem([Problem("format", f"one of {', '.join(FORMATS)}")])
+    if header not in HEADERS:
+        raise ValidationProblem([Problem("header", f"one of {', '.join(HEADERS)}")])
     city_of = {c.code: c.city_code for c in divisions().counties.values()}
     scope = scope_for(principal, city=city, county=county, school=school, city_of_county=city_of)
     req = ReportRequest(name, scope, parse_exclude(exclude),
                         FindingsParams(lowest_cities=lowest, kindergarten_counties=counties))
     report = await handlers.build(deps_of(request), req, as_of, year)
-    body, media = render(report, format)
+    body, media = render(report, format, header)
     headers = {}
     if format in ("csv", "xlsx"):
         headers["Content-Disposition"] = \

@@ -98,6 +98,6 @@ async def download(name: str, fmt: str, request: Request, principal: CurrentPrin
     report = await handlers.build(deps_of(request),
                                   ReportRequest(name, _scope(principal, city, county, school)),
                                   as_of)
-    body, media = render(report, fmt)
+    body, media = render(report, fmt, "title")  # for people: Chinese column titles
     return Response(body, media_type=media, headers={
         "Content-Disposition": f'attachment; filename="tmis-{name}-{report.as_of[:10]}.{fmt}"'})

@@ -30,7 +30,8 @@ class ReportingClient:
 
     async def report_file(self, token: str, name: str, fmt: str,
                           as_of: str | None = None) -> Download:
-        params = {"format": fmt, **({"as_of": as_of} if as_of else {})}
+        # staff open these in Excel: Chinese column titles in a CSV's header row
+        params = {"format": fmt, "header": "title", **({"as_of": as_of} if as_of else {})}
         return download_of(await self.backend.call("GET", f"/v1/reports/{name}", token,
                                                    long=True, params=params))
 
