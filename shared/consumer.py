@@ -4,7 +4,10 @@ For each batch of Kafka records: envelopes that cannot be parsed are dead-letter
 reason; the rest are applied to the projection and their event ids recorded in
 `<schema>.processed_events`, all in one PostgreSQL transaction. Only after that commits (and the
 dead letters are acknowledged by Kafka) does the caller commit the offsets, so a crash anywhere
-means redelivery, and redelivery is harmless: an event id already recorded is skipped.
+means redelivery, and redelivery is harmless: an event id already recorded is skipped. A
+projection that deduplicates an event on a natural key of its own (`Projection.keyed`) is handed
+it again instead, and its key makes the second application a no-op; such events are counted as
+applied, not as duplicates.
 
 An event that parses but cannot be applied (the projection raises PoisonEvent, or any error that
 is not an infrastructure failure) is isolated by re-running the batch one event per transaction
@@ -98,6 +101,13 @@ class Projection(Protocol):
     Optional: a projection that also defines `async def apply_batch(self, conn, envelopes)`
     is handed all new events of a batch at once (delivery order, same transaction) instead
     of one `apply` call per event, so it can read and write in bulk.
+
+    Optional: `def keyed(self, envelope) -> bool`, True for an event the projection itself
+    deduplicates on a natural key (a fact's place in its stream, a sample id, a version guard):
+    applying it again changes nothing, so the consumer does not record its id in
+    processed_events (one insert per event into an ever-growing table, beside a key that
+    already says the same). Events it returns False for, and every event of a projection
+    without `keyed`, go through processed_events as before.
     """
 
     name: str
@@ -179,17 +189,21 @@ class IdempotentConsumer:
     async def _apply(self, batch: list[tuple[Record, Envelope]]) -> int:
         if not batch:
             return 0
+        keyed = getattr(self.projection, "keyed", None)
+        by_key = [keyed is not None and bool(keyed(env)) for _, env in batch]
         async with self.pool.acquire() as conn, conn.transaction():
+            ledger = [env.event_id for (_, env), k in zip(batch, by_key, strict=True) if not k]
             fresh = {r["event_id"] for r in await conn.fetch(
                 f"INSERT INTO {self.schema}.processed_events (consumer, event_id) "
                 "SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id",
-                self.name, [env.event_id for _, env in batch])}
+                self.name, ledger)} if ledger else set()
             now = datetime.now(UTC)
             new: list[Envelope] = []
-            for _, env in batch:
-                if env.event_id not in fresh:
+            seen: set[Any] = set()
+            for (_, env), k in zip(batch, by_key, strict=True):
+                if env.event_id in seen or not (k or env.event_id in fresh):
                     continue
-                fresh.discard(env.event_id)  # the same id twice in one batch applies once
+                seen.add(env.event_id)  # the same id twice in one batch applies once
                 new.append(env)
             apply_batch = getattr(self.projection, "apply_batch", None)
             if apply_batch is not None and new:
