@@ -351,8 +351,6 @@ async def live_phase(settings: Settings, schema: str, expected_new: int) -> dict
             "steady_seconds": round(steady, 2),
             "steady_events_per_second": round(last_count / steady, 1) if steady else None,
             "consumer_batch": spec.consumer_batch,
-            "mean_batch_records": round(sum(c.records for c in members)
-                                        / max(sum(c.batches for c in members), 1), 1),
             **CpuMeter.per_event(cpu_start, cpu_end, last_count),
             "loadavg_1min": round(os.getloadavg()[0], 2)}
 

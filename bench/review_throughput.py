@@ -278,8 +278,6 @@ async def run(args: argparse.Namespace, settings: Settings, state: Path | None
         consumer.update(cpu_used(cpu0, cpu_seconds(state), consumer["events_applied"],
                                  "event"))
         consumer["batch_max_records"] = spec.consumer_batch
-        intake = runtime.consumers[0]
-        consumer["mean_batch_records"] = round(intake.records / max(intake.batches, 1), 1)
         rows = await pool.fetch(
             f"SELECT teacher_id, record_version FROM {schema}.items "
             "WHERE school_code LIKE $1 ORDER BY teacher_id", f"B{prefix}%")

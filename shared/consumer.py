@@ -4,10 +4,7 @@ For each batch of Kafka records: envelopes that cannot be parsed are dead-letter
 reason; the rest are applied to the projection and their event ids recorded in
 `<schema>.processed_events`, all in one PostgreSQL transaction. Only after that commits (and the
 dead letters are acknowledged by Kafka) does the caller commit the offsets, so a crash anywhere
-means redelivery, and redelivery is harmless: an event id already recorded is skipped. A
-projection that deduplicates an event on a natural key of its own (`Projection.keyed`) is handed
-it again instead, and its key makes the second application a no-op; such events are counted as
-applied, not as duplicates.
+means redelivery, and redelivery is harmless: an event id already recorded is skipped.
 
 An event that parses but cannot be applied (the projection raises PoisonEvent, or any error that
 is not an infrastructure failure) is isolated by re-running the batch one event per transaction
@@ -23,10 +20,8 @@ same records come again on the next poll. Nothing is dead-lettered for the infra
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -48,42 +43,6 @@ log = get_logger(__name__)
 RETRY_SECONDS = 60.0  # in place; then the subscriber seeks back and the next poll tries again
 
 
-@dataclass(frozen=True)
-class FetchTuning:
-    """How a consumer fetches from Kafka (aiokafka's settings, through faststream).
-
-    A batch costs the same few round trips whatever its size (a transaction, its statements,
-    the offset commit), so a consumer keeps pace with the bus only if its batches are large.
-    aiokafka's defaults answer a fetch as soon as one byte is there (`fetch_min_bytes=1`) and
-    cap each partition at 1 MiB per fetch. Here the broker holds a fetch until `min_bytes`
-    have arrived or `max_wait_ms` has passed, so under a steady flow a batch holds what
-    arrived meanwhile, and a backlog fills every batch up to the subscriber's `max_records`
-    (`partition_bytes`: one fetch brings a whole batch from one partition). `poll_ms` is how
-    long a poll waits for records; it is longer than `max_wait_ms` so that a poll rarely
-    comes back empty (faststream sleeps as long again after an empty one).
-
-    Measured (bench/results/SUMMARY.md, "Consumers at the bus's pace"): from a backlog the
-    defaults already gave 1,924 records per batch of 2,000 (review), these give 2,000; under
-    a steady 600 events/s review's batches grow from 90 to 124 records, and an event waits
-    at most 200 ms for its fetch (the defaults: up to a 200 ms poll plus a 200 ms sleep)."""
-
-    min_bytes: int = 1024 * 1024
-    max_wait_ms: int = 200
-    partition_bytes: int = 4 * 1024 * 1024
-    poll_ms: int = 300
-
-
-def fetch_tuning(environ: Mapping[str, str] | None = None) -> FetchTuning:
-    """FetchTuning's defaults, or what `TMIS_CONSUMER_FETCH` says (for measuring other
-    settings): comma-separated `name=integer`, e.g. `min_bytes=1,max_wait_ms=500`."""
-    text = (os.environ if environ is None else environ).get("TMIS_CONSUMER_FETCH", "")
-    return FetchTuning(**{k.strip(): int(v) for k, v in (
-        item.split("=", 1) for item in text.split(",") if item.strip())})
-
-
-FETCH = fetch_tuning()
-
-
 class Record(Protocol):
     """What we need of a Kafka record (aiokafka's ConsumerRecord has all of it)."""
 
@@ -101,13 +60,6 @@ class Projection(Protocol):
     Optional: a projection that also defines `async def apply_batch(self, conn, envelopes)`
     is handed all new events of a batch at once (delivery order, same transaction) instead
     of one `apply` call per event, so it can read and write in bulk.
-
-    Optional: `def keyed(self, envelope) -> bool`, True for an event the projection itself
-    deduplicates on a natural key (a fact's place in its stream, a sample id, a version guard):
-    applying it again changes nothing, so the consumer does not record its id in
-    processed_events (one insert per event into an ever-growing table, beside a key that
-    already says the same). Events it returns False for, and every event of a projection
-    without `keyed`, go through processed_events as before.
     """
 
     name: str
@@ -127,8 +79,6 @@ class IdempotentConsumer:
         self.applied = 0
         self.skipped = 0
         self.transient_failures = 0
-        self.batches = 0  # batches handled, and the records in them: the mean batch size
-        self.records = 0
         self.retry_seconds = retry_seconds
         self.wait_initial = wait_initial
         self.wait_max = wait_max
@@ -178,8 +128,6 @@ class IdempotentConsumer:
                     dead.append((rec, f"cannot apply {env.event_type} {env.event_id}: "
                                       f"{_short(exc)}"))
         await self._dead_letter(dead)
-        self.batches += 1
-        self.records += len(records)
         self.applied += applied
         self.skipped += len(parsed) - applied
         log.info("batch_handled", consumer=self.name, records=len(records), applied=applied,
@@ -189,21 +137,17 @@ class IdempotentConsumer:
     async def _apply(self, batch: list[tuple[Record, Envelope]]) -> int:
         if not batch:
             return 0
-        keyed = getattr(self.projection, "keyed", None)
-        by_key = [keyed is not None and bool(keyed(env)) for _, env in batch]
         async with self.pool.acquire() as conn, conn.transaction():
-            ledger = [env.event_id for (_, env), k in zip(batch, by_key, strict=True) if not k]
             fresh = {r["event_id"] for r in await conn.fetch(
                 f"INSERT INTO {self.schema}.processed_events (consumer, event_id) "
                 "SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id",
-                self.name, ledger)} if ledger else set()
+                self.name, [env.event_id for _, env in batch])}
             now = datetime.now(UTC)
             new: list[Envelope] = []
-            seen: set[Any] = set()
-            for (_, env), k in zip(batch, by_key, strict=True):
-                if env.event_id in seen or not (k or env.event_id in fresh):
+            for _, env in batch:
+                if env.event_id not in fresh:
                     continue
-                seen.add(env.event_id)  # the same id twice in one batch applies once
+                fresh.discard(env.event_id)  # the same id twice in one batch applies once
                 new.append(env)
             apply_batch = getattr(self.projection, "apply_batch", None)
             if apply_batch is not None and new:

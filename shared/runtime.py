@@ -39,7 +39,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared.accounts import ACCOUNT_STATUS_MIGRATIONS, AccountStatusProjection, ProjectedAccountGate
 from shared.apidocs import install_api_docs
 from shared.bodylimit import BodyLimit, BodyRule, bearer_signed_in
-from shared.consumer import FETCH, IdempotentConsumer, Projection, records_of
+from shared.consumer import IdempotentConsumer, Projection, records_of
 from shared.db import EVENTSTORE_MIGRATIONS, apply_migrations, create_pool
 from shared.errors import TmisError
 from shared.eventstore.store import EventStore
@@ -100,8 +100,7 @@ def group_id(schema: str, consumer_name: str) -> str:
 
 def subscribe(broker: KafkaBroker, consumer: IdempotentConsumer, max_records: int) -> None:
     """Wire an idempotent consumer to a faststream batch subscriber with explicit acks: the
-    offsets are committed only after the handler returned (NACK_ON_ERROR seeks back). It
-    fetches in large batches (shared.consumer.FETCH: why those sizes).
+    offsets are committed only after the handler returned (NACK_ON_ERROR seeks back).
 
     The consumer retries an infrastructure failure in place with backoff; one that outlasts
     its retries is raised here, so no offset is committed and the next poll redelivers the
@@ -110,8 +109,6 @@ def subscribe(broker: KafkaBroker, consumer: IdempotentConsumer, max_records: in
     @broker.subscriber(
         *consumer.projection.topics, group_id=group_id(consumer.schema, consumer.name), batch=True,
         max_records=max_records, auto_offset_reset="earliest",
-        fetch_min_bytes=FETCH.min_bytes, fetch_max_wait_ms=FETCH.max_wait_ms,
-        max_partition_fetch_bytes=FETCH.partition_bytes, batch_timeout_ms=FETCH.poll_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR, title=f"{consumer.name}",
         description=f"Projection '{consumer.name}': applied idempotently, then acknowledged.",
         decoder=_records_not_bodies,

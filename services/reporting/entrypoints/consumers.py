@@ -36,8 +36,6 @@ from shared.errors import PoisonEvent
 TOPICS = ("tmis.intake.school.v1", "tmis.intake.teacher.v1", "tmis.review.decision.v1",
           "tmis.orgsync.restructuring.v1", "tmis.reporting.baseline.v1")
 
-_LEDGER_TYPES = frozenset({"RestructuringBatchAnnounced", "RestructuringBatchApplied"})
-
 
 class ReportingProjection:
     name = "reporting"
@@ -45,16 +43,6 @@ class ReportingProjection:
 
     def __init__(self, schema: str) -> None:
         self.store = ProjectionStore(schema)
-
-    def keyed(self, envelope: Envelope) -> bool:
-        """Deduplicated on a natural key of the projection: school and teacher facts on their
-        place in their stream (entity_events' key, a stored fact is not folded again),
-        baseline chunks, sign-offs, rounds, notices and confirmation events on their ids, a
-        notice's reading by its first-reading guard; events not counted change nothing. A
-        restructuring batch's announcement or application overwrites the batch's operations,
-        so an older one redelivered after a newer one would not be harmless: those (rare)
-        go through processed_events."""
-        return envelope.event_type not in _LEDGER_TYPES
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
         await self.apply_batch(conn, [envelope])

@@ -28,13 +28,6 @@ class IntakeEventsProjection:
     def __init__(self, schema: str) -> None:
         self.store = ProjectionStore(schema)
 
-    def keyed(self, envelope: Envelope) -> bool:
-        """Every event it reads is deduplicated on a natural key of the projection: a teacher
-        fact on its place in its stream (teacher_facts' key), a school event by the version
-        guard; an event review does not use changes nothing. A redelivered one recomputes
-        its teacher's item from the same facts: the same item."""
-        return True
-
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
         await self.store.apply(conn, [envelope])
 
