@@ -37,7 +37,7 @@ def role_of(service: str) -> str:
 
 def service_url(port: int, service: str, database: str = DATABASE) -> str:
     """The TMIS_DATABASE_URL a service is started with: its own role."""
-    return f"postgresql://{role_of(service)}@127.0.0.1:{port}/{database}"
+    return database_url(port, database, user=role_of(service))
 
 
 def ensure_service_roles(port: int, services: dict[str, str] | None = None) -> None:

@@ -202,8 +202,8 @@ def postmaster_pid(paths: PgPaths) -> int | None:
     return int(first) if first.strip().isdigit() else None
 
 
-def database_url(port: int, database: str = DATABASE) -> str:
-    return f"postgresql://{USER}@127.0.0.1:{port}/{database}"
+def database_url(port: int, database: str = DATABASE, user: str = USER) -> str:
+    return f"postgresql://{user}@127.0.0.1:{port}/{database}"
 
 
 def ensure_database(port: int, database: str = DATABASE) -> None:

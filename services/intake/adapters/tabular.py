@@ -158,19 +158,19 @@ def _add_dropdowns(book: openpyxl.Workbook, sheet: Any) -> None:
     a typed word outside the list is refused by Excel with a Chinese message."""
     codes = book.create_sheet(CODES_SHEET)
     codes.sheet_state = "hidden"
-    fields = [c.field for c in COLUMNS]
+    place = {c.field: (i, c) for i, c in enumerate(COLUMNS, start=1)}
     for n, (field, words) in enumerate(coded_choices().items(), start=1):
         letter = get_column_letter(n)
         codes.cell(row=1, column=n, value=field)
         for r, word in enumerate(words, start=2):
             codes.cell(row=r, column=n, value=word)
-        column = next(c for c in COLUMNS if c.field == field)
+        index, column = place[field]
         rule = DataValidation(
             type="list", formula1=f"'{CODES_SHEET}'!${letter}$2:${letter}${len(words) + 1}",
             allow_blank=True, showErrorMessage=True, errorTitle="填写有误",
             error=f"“{column.title}”请从下拉列表中选择", promptTitle=column.title,
             prompt=column.hint, showInputMessage=True)
-        target = get_column_letter(fields.index(field) + 1)
+        target = get_column_letter(index)
         rule.add(f"{target}2:{target}{TEMPLATE_ROWS}")
         sheet.add_data_validation(rule)
 

@@ -25,6 +25,12 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _counts(name: str, axis: int, rows: Sequence[Mapping[str, Any]], key: str
+            ) -> dict[str, Any]:
+    """One series of counts: `key` of every row, on the left (0) or right (1) axis."""
+    return {"name": name, "axis": axis, "values": [_count(r.get(key)) for r in rows]}
+
+
 def _rows(report: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     tables = (report or {}).get("tables") or []
     return list(tables[0].get("rows") or []) if tables else []
@@ -54,14 +60,10 @@ def stage_counts(report: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return None
     return {"kind": "stages", "title": "分学段录入情况（年报与系统录入）",
             "labels": [str(r.get("stage_name") or "") for r in rows],
-            "series": [{"name": "教职工数·年报", "axis": 0,
-                        "values": [_count(r.get("staff_annual")) for r in rows]},
-                       {"name": "教职工数·系统录入", "axis": 0,
-                        "values": [_count(r.get("staff_entered")) for r in rows]},
-                       {"name": "学校数·年报", "axis": 1,
-                        "values": [_count(r.get("schools_annual")) for r in rows]},
-                       {"name": "学校数·系统录入", "axis": 1,
-                        "values": [_count(r.get("schools_entered")) for r in rows]}],
+            "series": [_counts("教职工数·年报", 0, rows, "staff_annual"),
+                       _counts("教职工数·系统录入", 0, rows, "staff_entered"),
+                       _counts("学校数·年报", 1, rows, "schools_annual"),
+                       _counts("学校数·系统录入", 1, rows, "schools_entered")],
             "axes": ["教职工数", "学校数"]}
 
 
@@ -73,12 +75,9 @@ def progress_line(progress: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return None
     return {"kind": "progress", "title": "录入进度（按日期）",
             "labels": [str(p.get("as_of") or "") for p in points],
-            "series": [{"name": "录入教职工数", "axis": 0,
-                        "values": [_count(p.get("entered_staff")) for p in points]},
-                       {"name": "审核完成", "axis": 0,
-                        "values": [_count(p.get("review_complete")) for p in points]},
-                       {"name": "录入学校数", "axis": 1,
-                        "values": [_count(p.get("entered_schools")) for p in points]}],
+            "series": [_counts("录入教职工数", 0, points, "entered_staff"),
+                       _counts("审核完成", 0, points, "review_complete"),
+                       _counts("录入学校数", 1, points, "entered_schools")],
             "axes": ["教职工数", "学校数"]}
 
 
